@@ -1,0 +1,37 @@
+# luckystack-go developer commands. `make run` and `make test` are all a
+# newcomer needs; the others are for maintainers.
+GO ?= go
+PORT ?=
+NODE_DIRS := $(shell find . -name package-lock.json -not -path '*/node_modules/*' -exec dirname {} \;)
+
+.PHONY: run test test-go test-modules node-deps bench bench-smoke fuzz lint
+
+run:
+	cd examples && $(GO) run ./chat $(PORT)
+
+node-deps:
+	@for d in $(NODE_DIRS); do \
+	  if [ ! -d $$d/node_modules ]; then (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
+	done
+
+test: node-deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
+	@for m in $$(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -exec dirname {} \;); do \
+	  echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 8m ./...) || exit 1; \
+	done
+
+bench: node-deps
+	$(GO) run ./bench/cmd/benchrun
+
+bench-smoke: node-deps
+	$(GO) run ./bench/cmd/benchrun -smoke
+
+fuzz:
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60s
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 60s
+	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 60s
+
+lint:
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: go install honnef.co/go/tools/cmd/staticcheck@latest"; fi

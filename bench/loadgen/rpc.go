@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// rpcClient is one S3 client: it emits ["ping", tsMicros(, pad)] with an ack
+// id and the server echoes the arguments back in the ack, so latency is
+// computed from the stamp the ack carries.
+type rpcClient struct {
+	c   *client
+	pad string
+
+	// Owned by the reader goroutine until the client's read loop exited.
+	rec   recorder
+	acks  int64
+	wbuf  []byte
+	ended bool
+
+	sent     atomic.Int64
+	acked    atomic.Int64
+	inflight atomic.Int64 // closed loop: calls still circulating
+}
+
+// window is the measurement window in wall-clock microseconds; acks whose
+// stamp is before start (warm-up) or that arrive after end are not counted.
+type window struct{ start, end int64 }
+
+// ping sends one call stamped ts using buf as scratch; it returns buf for reuse.
+func (rc *rpcClient) ping(buf []byte, ts int64) ([]byte, error) {
+	b := rc.c.appendEmitHeader(buf[:0], rc.c.nextID.Add(1))
+	b = append(b, `["ping",`...)
+	b = strconv.AppendInt(b, ts, 10)
+	if rc.pad != "" {
+		b = append(b, ',', '"')
+		b = append(b, rc.pad...)
+		b = append(b, '"')
+	}
+	b = append(b, ']')
+	rc.sent.Add(1)
+	return b, rc.c.send(b)
+}
+
+// record accounts for one ack and reports whether the sender should stop.
+func (rc *rpcClient) record(payload []byte, w window) (now int64, stop bool) {
+	now = nowMicros()
+	rc.acked.Add(1)
+	if ts, ok := firstInt(payload); ok && ts >= w.start && now <= w.end {
+		rc.rec.add(now - ts)
+		rc.acks++
+	}
+	return now, now >= w.end
+}
+
+// rpcCmd is S3: emit+ack round trips, closed loop (each client keeps
+// -inflight calls outstanding) or open loop (-rate calls/s in total, sent
+// on schedule whatever the server does, stamped with the scheduled time so
+// queueing delay is not hidden: no coordinated omission).
+func rpcCmd(fs *flag.FlagSet) scenarioFunc {
+	clients := fs.Int("clients", 10, "concurrent clients")
+	conc := fs.Int("c", 50, "handshakes in flight while connecting")
+	duration := fs.Duration("duration", 5*time.Second, "measurement window")
+	warmup := fs.Duration("warmup", 1*time.Second, "traffic before the window that is not counted")
+	inflight := fs.Int("inflight", 1, "closed loop: calls outstanding per client")
+	rate := fs.Int("rate", 0, "open loop: total calls per second (0: closed loop)")
+	size := fs.Int("size", 0, "bytes of padding string added to each call")
+	return func(ctx context.Context, c *common, r result) error {
+		cfg, err := c.dialConfig(*clients)
+		if err != nil {
+			return err
+		}
+		pad := strings.Repeat("x", max(0, *size))
+		rcs := make([]*rpcClient, *clients)
+		// The window is published atomically: readers load it per ack, and
+		// it is only set after all clients are connected.
+		var wp atomic.Pointer[window]
+		wp.Store(&window{start: 1<<62 - 1, end: 1<<62 - 1})
+		cs, _, failed, cerr := connectAll(ctx, cfg, *clients, *conc, func(i int, cl *client) {
+			rc := &rpcClient{c: cl, pad: pad, wbuf: make([]byte, 0, 64+len(pad))}
+			rcs[i] = rc
+			if *rate > 0 {
+				cl.onAck = func(_ uint64, p []byte) { rc.record(p, *wp.Load()) }
+				return
+			}
+			cl.onAck = func(_ uint64, p []byte) {
+				now, stop := rc.record(p, *wp.Load())
+				if stop || rc.ended {
+					rc.ended = true
+					rc.inflight.Add(-1)
+					return
+				}
+				var err error
+				if rc.wbuf, err = rc.ping(rc.wbuf, now); err != nil {
+					rc.ended = true
+					rc.inflight.Add(-1)
+				}
+			}
+		})
+		defer closeAll(cs)
+		if cerr != nil {
+			return cerr
+		}
+		r["clients"], r["failed"] = *clients, failed
+		r["mode"] = "closed"
+		if *rate > 0 {
+			r["mode"], r["rate"] = "open", *rate
+		} else {
+			r["inflight"] = *inflight
+		}
+		r["size"] = *size
+
+		start := time.Now()
+		w := window{
+			start: start.Add(*warmup).UnixMicro(),
+			end:   start.Add(*warmup + *duration).UnixMicro(),
+		}
+		wp.Store(&w)
+		var wg sync.WaitGroup
+		if *rate > 0 {
+			perClient := float64(*rate) / float64(len(rcs))
+			interval := time.Duration(float64(time.Second) / perClient)
+			for i, rc := range rcs {
+				wg.Add(1)
+				// Phase offsets spread the clients' schedules evenly.
+				go openLoop(&wg, rc, start.Add(interval*time.Duration(i)/time.Duration(len(rcs))), interval, w.end)
+			}
+		} else {
+			for _, rc := range rcs {
+				var buf []byte
+				for k := 0; k < *inflight; k++ {
+					rc.inflight.Add(1)
+					if buf, err = rc.ping(buf, nowMicros()); err != nil {
+						rc.inflight.Add(-1)
+						break
+					}
+				}
+			}
+		}
+		if err := sleepUntil(ctx, start.Add(*warmup)); err != nil {
+			return err
+		}
+		cpu0, _ := cpuOf(c.pid)
+		if err := sleepUntil(ctx, start.Add(*warmup+*duration)); err != nil {
+			return err
+		}
+		cpu1, _ := cpuOf(c.pid)
+		wg.Wait()
+		// Let the last calls come back (bounded), then stop the readers.
+		drainUntil := time.Now().Add(2 * time.Second)
+		for time.Now().Before(drainUntil) && outstanding(rcs) > 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		lost := outstanding(rcs)
+		closeAndWait(cs, 5*time.Second)
+
+		var all []int64
+		var acks, sent int64
+		for _, rc := range rcs {
+			all = append(all, rc.rec.v...)
+			acks += rc.acks
+			sent += rc.sent.Load()
+		}
+		secs := duration.Seconds()
+		r["sent"], r["acks_in_window"], r["unanswered"] = sent, acks, lost
+		r["acks_per_s"] = round3(float64(acks) / secs)
+		r["latency"] = summarize(all)
+		if c.pid > 0 {
+			r["server_cpu_s"] = round3(cpu1 - cpu0)
+			if cpu1 > cpu0 {
+				r["acks_per_server_cpu_s"] = round3(float64(acks) / (cpu1 - cpu0))
+			}
+		}
+		if acks == 0 {
+			return errors.New("no acks received in the window")
+		}
+		return nil
+	}
+}
+
+// outstanding is calls sent but not yet acknowledged, over all clients.
+func outstanding(rcs []*rpcClient) int64 {
+	var n int64
+	for _, rc := range rcs {
+		n += rc.sent.Load() - rc.acked.Load()
+	}
+	return n
+}
+
+// maxOutstandingOpen caps unanswered calls per client in open loop so a
+// stalled server cannot make the load generator buffer without bound.
+const maxOutstandingOpen = 10000
+
+// openLoop sends calls on a fixed schedule until end, catching up after a
+// late wake-up so the offered rate stays what was asked for.
+func openLoop(wg *sync.WaitGroup, rc *rpcClient, first time.Time, interval time.Duration, end int64) {
+	defer wg.Done()
+	var buf []byte
+	var err error
+	for k := int64(0); ; {
+		now := time.Now()
+		for {
+			at := first.Add(time.Duration(k) * interval)
+			if at.After(now) {
+				break
+			}
+			ts := at.UnixMicro()
+			if ts >= end {
+				return
+			}
+			k++
+			if rc.sent.Load()-rc.acked.Load() >= maxOutstandingOpen {
+				continue // counted as not sent; the server is hopelessly behind
+			}
+			if buf, err = rc.ping(buf, ts); err != nil {
+				return
+			}
+		}
+		time.Sleep(time.Until(first.Add(time.Duration(k) * interval)))
+	}
+}
+
+// sleepUntil sleeps until t or until ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	return sleepCtx(ctx, time.Until(t))
+}

@@ -1,0 +1,132 @@
+package socketio
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
+// handlePoll answers a long-polling GET with everything queued, waiting for
+// the queue to fill when it is empty.
+func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.polling {
+		// A second GET while one waits: engine.io treats it as a client bug
+		// and closes the session.
+		c.mu.Unlock()
+		writeEIOError(w, errCodeBadRequest, "")
+		c.finish("transport error")
+		return
+	}
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		writeEIOError(w, errCodeUnknownSID, "")
+		return
+	}
+	if len(c.out) == 0 && c.probing == nil {
+		if c.pollWake == nil {
+			c.pollWake = make(chan struct{}, 1)
+		}
+		c.polling = true
+		wake := c.pollWake
+		c.mu.Unlock()
+		select {
+		case <-wake:
+		case <-r.Context().Done():
+			c.mu.Lock()
+			c.polling = false
+			c.mu.Unlock()
+			c.finish("transport close")
+			return
+		}
+		c.mu.Lock()
+		c.polling = false
+		if c.ws != nil {
+			// Upgraded while waiting: the queue now belongs to the websocket.
+			c.mu.Unlock()
+			writePollBody(w, []byte{eioNoop})
+			return
+		}
+	}
+	batch := c.takeLocked()
+	closing := c.state == stateClosing
+	closed := c.state == stateClosed
+	c.mu.Unlock()
+
+	var body bytes.Buffer
+	for i, m := range batch {
+		if i > 0 {
+			body.WriteByte(recordSeparator)
+		}
+		body.Write(m.pollingText())
+	}
+	if len(batch) == 0 {
+		if closed {
+			body.WriteByte(eioClose)
+		} else {
+			body.WriteByte(eioNoop) // released for an upgrade probe
+		}
+	}
+	c.giveBack(batch)
+	writePollBody(w, body.Bytes())
+	if closing {
+		c.finish("")
+	}
+}
+
+// handlePost reads a polling POST body of Engine.IO packets.
+func (c *conn) handlePost(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.posting {
+		c.mu.Unlock()
+		writeEIOError(w, errCodeBadRequest, "")
+		c.finish("transport error")
+		return
+	}
+	c.posting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.posting = false
+		c.mu.Unlock()
+	}()
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		writeEIOError(w, errCodeBadRequest, "")
+		c.finish("transport error")
+		return
+	}
+	limit := c.srv.opts.MaxHTTPBufferSize
+	if r.ContentLength > limit {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		c.finish("transport error")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		c.finish("transport error")
+		return
+	}
+	if int64(len(body)) > limit {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		c.finish("transport error")
+		return
+	}
+	ok := decodePollingPayload(body, c.onPacket)
+	if !ok {
+		c.finish("parse error")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok"))
+}
+
+func writePollBody(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

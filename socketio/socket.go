@@ -1,0 +1,536 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+var (
+	// ErrDisconnected is returned for acks still pending when a socket goes.
+	ErrDisconnected = errors.New("socketio: socket has been disconnected")
+	// ErrAckTimeout wraps the context error of an ack that did not come in time.
+	ErrAckTimeout = errors.New("socketio: operation has timed out")
+	// ErrNoAck is returned by [Event.Ack] when the client asked for no ack or
+	// it was already sent.
+	ErrNoAck = errors.New("socketio: no ack requested or already sent")
+)
+
+// EventHandler handles one event of a socket. Handlers of one socket run one
+// at a time, in the order the events arrived, on a goroutine of their own (not
+// the connection's reader), so a slow handler delays that socket's later
+// events but not its heartbeat. Long work should move to another goroutine
+// and answer through [Event.Ack] or an emit.
+type EventHandler func(e *Event)
+
+// Event is one received event.
+type Event struct {
+	// Socket is the socket the event came from.
+	Socket *Socket
+	// Name is the event name (a numeric name is given as its decimal text).
+	Name string
+	// Args are the event's arguments, without the name.
+	Args  Args
+	ackID int64
+	acked atomic.Bool
+}
+
+// WantsAck reports whether the client waits for an acknowledgement.
+func (e *Event) WantsAck() bool { return e.ackID >= 0 }
+
+// Ack answers the client's acknowledgement callback with args. It may be
+// called once, from any goroutine.
+func (e *Event) Ack(args ...any) error {
+	if e.ackID < 0 || e.acked.Swap(true) {
+		return ErrNoAck
+	}
+	data, att, err := e.Socket.nsp.srv.encoders.encodeArray("", args)
+	if err != nil {
+		return err
+	}
+	e.Socket.client.sendPacket(&Packet{Type: PacketAck, Nsp: e.Socket.nsp.name, ID: e.ackID, Data: data, Attachments: att})
+	return nil
+}
+
+// ConnectError rejects a namespace connection from a [Middleware]; the client's
+// connect_error handler receives an Error with this message and data.
+type ConnectError struct {
+	Message string
+	Data    any
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+// Handshake describes how a socket connected, with the fields Node's
+// socket.handshake has.
+type Handshake struct {
+	Headers http.Header     `json:"headers"`
+	Time    string          `json:"time"`
+	Address string          `json:"address"`
+	XDomain bool            `json:"xdomain"`
+	Secure  bool            `json:"secure"`
+	Issued  int64           `json:"issued"`
+	URL     string          `json:"url"`
+	Query   url.Values      `json:"query"`
+	Auth    json.RawMessage `json:"auth"`
+}
+
+type task struct {
+	event *Packet
+	fn    func()
+}
+
+// Socket is one client's connection to one namespace.
+type Socket struct {
+	id     string
+	nsp    *Namespace
+	client *client
+	auth   json.RawMessage
+
+	mu         sync.Mutex // Protects following.
+	connected  bool
+	closed     bool
+	ctx        context.Context
+	cancel     context.CancelFunc
+	handlers   map[string]EventHandler
+	onDisc     []func(reason string)
+	acks       map[int64]func(a Args, ok bool)
+	data       any
+	inbox      []task
+	running    bool
+	space      chan struct{}
+	closeCause string
+}
+
+func newSocket(nsp *Namespace, cl *client, auth json.RawMessage) *Socket {
+	return &Socket{id: newID(), nsp: nsp, client: cl, auth: auth}
+}
+
+// ID is the socket's 20-character id, also the name of its own room.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// ConnID is the Engine.IO session id shared by the sockets of one connection.
+func (s *Socket) ConnID() string { return s.client.conn.id }
+
+// Transport reports "polling" or "websocket".
+func (s *Socket) Transport() string { return s.client.conn.transportName() }
+
+// Handshake returns what the client sent when connecting.
+func (s *Socket) Handshake() Handshake {
+	hs := s.client.conn.hs
+	auth := s.auth
+	if auth == nil {
+		auth = json.RawMessage("{}")
+	}
+	return Handshake{
+		Headers: hs.headers,
+		Time:    hs.time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
+		Address: hs.address,
+		XDomain: hs.xdomain,
+		Secure:  hs.secure,
+		Issued:  hs.time.UnixMilli(),
+		URL:     hs.url,
+		Query:   hs.query,
+		Auth:    auth,
+	}
+}
+
+// Request header and query helpers avoid copying the whole handshake.
+
+// Header returns a request header of the handshake.
+func (s *Socket) Header(name string) string { return s.client.conn.hs.headers.Get(name) }
+
+// RemoteAddr is the client's IP address (without port).
+func (s *Socket) RemoteAddr() string { return s.client.conn.hs.address }
+
+// Auth is the raw auth payload of the namespace CONNECT ("{}" when none).
+func (s *Socket) Auth() json.RawMessage { return s.Handshake().Auth }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Context is cancelled when the socket disconnects.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if s.closed {
+			s.cancel()
+		}
+	}
+	return s.ctx
+}
+
+// SetData attaches application data to the socket; adapters ship it to other
+// servers in fetch-sockets replies, so it should marshal to JSON.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Data returns what [Socket.SetData] stored.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// On registers a handler for event on this socket only, replacing any
+// previous one for that event. Namespace handlers ([Namespace.On]) cost no
+// memory per socket and are preferable for handlers every socket shares.
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string]EventHandler)
+	}
+	s.handlers[event] = h
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers fn to run once the socket disconnected, with Node's
+// reason string. It runs after the namespace's disconnect handlers.
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisc = append(s.onDisc, fn)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to this socket. []byte values (also inside maps and
+// slices) travel as binary attachments.
+func (s *Socket) Emit(event string, args ...any) error {
+	data, att, err := s.nsp.srv.encoders.encodeArray(event, args)
+	if err != nil {
+		return err
+	}
+	if !s.client.sendPacket(&Packet{Type: PacketEvent, Nsp: s.nsp.name, ID: -1, Data: data, Attachments: att}) {
+		return ErrDisconnected
+	}
+	return nil
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement, until
+// ctx ends ([ErrAckTimeout]) or the socket disconnects ([ErrDisconnected]).
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	data, att, err := s.nsp.srv.encoders.encodeArray(event, args)
+	if err != nil {
+		return Args{}, err
+	}
+	type reply struct {
+		a  Args
+		ok bool
+	}
+	ch := make(chan reply, 1)
+	id := s.nsp.nextAckID()
+	if !s.addAck(id, func(a Args, ok bool) { ch <- reply{a, ok} }) {
+		return Args{}, ErrDisconnected
+	}
+	s.client.sendPacket(&Packet{Type: PacketEvent, Nsp: s.nsp.name, ID: id, Data: data, Attachments: att})
+	select {
+	case r := <-ch:
+		if !r.ok {
+			return Args{}, ErrDisconnected
+		}
+		return r.a, nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		delete(s.acks, id)
+		s.mu.Unlock()
+		return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
+	}
+}
+
+// addAck registers fn for ack id; it reports false once the socket is closed.
+func (s *Socket) addAck(id int64, fn func(a Args, ok bool)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = make(map[int64]func(Args, bool))
+	}
+	s.acks[id] = fn
+	return true
+}
+
+func (s *Socket) onAck(p *Packet) {
+	s.mu.Lock()
+	fn := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if fn == nil {
+		return // unknown or late ack: ignored, as Node does
+	}
+	elems, err := splitArray(p.Data)
+	if err != nil {
+		return
+	}
+	fn(Args{raw: elems, attachments: p.Attachments}, true)
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) { s.nsp.adapter.AddAll(s.id, rooms...) }
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
+
+// Rooms lists the socket's rooms, its own id room included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+
+// To broadcasts to rooms, skipping this socket.
+func (s *Socket) To(rooms ...string) *BroadcastOperator {
+	return s.nsp.newOperator().Except(s.id).To(rooms...)
+}
+
+// Broadcast targets every socket of the namespace but this one.
+func (s *Socket) Broadcast() *BroadcastOperator { return s.nsp.newOperator().Except(s.id) }
+
+// Disconnect leaves the namespace (the client sees "io server disconnect" and
+// does not reconnect by itself). With closeConn the whole connection closes.
+func (s *Socket) Disconnect(closeConn bool) {
+	if closeConn {
+		s.client.mu.Lock()
+		socks := append([]*Socket(nil), s.client.sockets...)
+		s.client.mu.Unlock()
+		for _, x := range socks {
+			x.Disconnect(false)
+		}
+		s.client.conn.closeGracefully("forced server close")
+		return
+	}
+	s.mu.Lock()
+	connected := s.connected
+	s.mu.Unlock()
+	if !connected {
+		return
+	}
+	s.client.sendPacket(&Packet{Type: PacketDisconnect, Nsp: s.nsp.name, ID: -1})
+	s.onClose("server namespace disconnect")
+}
+
+// queueEvent hands an event to the socket's handler goroutine, waiting while
+// too many are pending (that is how a flooding client is slowed down).
+func (s *Socket) queueEvent(p *Packet) {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		if len(s.inbox) < s.nsp.srv.opts.MaxPendingEvents {
+			break
+		}
+		if s.space == nil {
+			s.space = make(chan struct{})
+		}
+		space := s.space
+		s.mu.Unlock()
+		<-space
+	}
+	s.pushLocked(task{event: p})
+	s.mu.Unlock()
+}
+
+// queueTask runs fn on the socket's handler goroutine after what is queued.
+func (s *Socket) queueTask(fn func()) {
+	s.mu.Lock()
+	s.pushLocked(task{fn: fn})
+	s.mu.Unlock()
+}
+
+func (s *Socket) pushLocked(t task) {
+	s.inbox = append(s.inbox, t)
+	if !s.running {
+		s.running = true
+		if !s.nsp.srv.routines.Go(s.drain) {
+			s.running = false
+			s.inbox = nil
+		}
+	}
+}
+
+// drain runs queued tasks one at a time and exits when none are left, so an
+// idle socket has no goroutine.
+func (s *Socket) drain() {
+	for {
+		s.mu.Lock()
+		if len(s.inbox) == 0 {
+			s.running = false
+			s.inbox = nil
+			s.mu.Unlock()
+			return
+		}
+		t := s.inbox[0]
+		s.inbox[0] = task{}
+		s.inbox = s.inbox[1:]
+		if s.space != nil {
+			close(s.space)
+			s.space = nil
+		}
+		s.mu.Unlock()
+		s.run(t)
+	}
+}
+
+func (s *Socket) run(t task) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.nsp.srv.opts.Logger.Error("socketio: handler panic; disconnecting the client",
+				"sid", s.id, "nsp", s.nsp.name, "panic", r, "stack", string(debug.Stack()))
+			s.Disconnect(true)
+		}
+	}()
+	if t.fn != nil {
+		t.fn()
+		return
+	}
+	s.handleEvent(t.event)
+}
+
+func (s *Socket) handleEvent(p *Packet) {
+	elems, err := splitArray(p.Data)
+	if err != nil || len(elems) == 0 {
+		return
+	}
+	var name string
+	if json.Unmarshal(elems[0], &name) != nil {
+		if f, err := strconv.ParseFloat(string(elems[0]), 64); err == nil {
+			name = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	}
+	s.mu.Lock()
+	h := s.handlers[name]
+	s.mu.Unlock()
+	if h == nil {
+		h = s.nsp.handler(name)
+	}
+	if h == nil {
+		return
+	}
+	h(&Event{Socket: s, Name: name, Args: Args{raw: elems[1:], attachments: p.Attachments}, ackID: p.ID})
+}
+
+// runConnect runs the namespace middlewares, then connects the socket and
+// runs the connection handlers, all before any event of the socket.
+func (s *Socket) runConnect() {
+	for _, mw := range s.nsp.middlewares.Load().list {
+		if err := mw(s); err != nil {
+			s.reject(err)
+			return
+		}
+		if s.isClosed() {
+			return
+		}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.connected = true
+	s.mu.Unlock()
+	s.nsp.add(s)
+	data, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+	}{s.id})
+	s.client.sendPacket(&Packet{Type: PacketConnect, Nsp: s.nsp.name, ID: -1, Data: data})
+	for _, h := range s.nsp.onConnection.Load().list {
+		h(s)
+	}
+}
+
+func (s *Socket) reject(err error) {
+	payload := struct {
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{Message: err.Error()}
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		payload.Message, payload.Data = ce.Message, ce.Data
+	}
+	data, merr := json.Marshal(payload)
+	if merr != nil {
+		data = []byte(`{"message":"connection rejected"}`)
+	}
+	s.client.sendPacket(&Packet{Type: PacketConnectError, Nsp: s.nsp.name, ID: -1, Data: data})
+	s.mu.Lock()
+	s.closed = true
+	s.inbox = nil
+	s.mu.Unlock()
+	s.client.remove(s)
+}
+
+func (s *Socket) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// onClose ends the socket once: pending acks fail, the context is cancelled,
+// broadcasts stop reaching it, then (on the handler goroutine, after the event
+// being handled) the disconnect handlers run and it leaves its rooms.
+func (s *Socket) onClose(reason string) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.closeCause = reason
+	wasConnected := s.connected
+	s.connected = false
+	acks := s.acks
+	s.acks = nil
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.space != nil {
+		close(s.space)
+		s.space = nil
+	}
+	// Events not yet handled are dropped: their sender is gone.
+	clear(s.inbox)
+	s.inbox = s.inbox[:0]
+	s.mu.Unlock()
+	for _, fn := range acks {
+		fn(Args{}, false)
+	}
+	s.client.remove(s)
+	if !wasConnected {
+		return
+	}
+	s.nsp.remove(s)
+	s.mu.Lock()
+	s.pushLocked(task{fn: func() { s.finishClose(reason) }})
+	s.mu.Unlock()
+}
+
+func (s *Socket) finishClose(reason string) {
+	defer s.nsp.adapter.DelAll(s.id)
+	for _, h := range s.nsp.onDisconnect.Load().list {
+		h(s, reason)
+	}
+	s.mu.Lock()
+	fns := s.onDisc
+	s.onDisc = nil
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn(reason)
+	}
+}
