@@ -1,0 +1,43 @@
+// Package socketio implements a Socket.IO v5 server over Engine.IO v4, wire
+// compatible with Node's socket.io 4.8 and the official socket.io-client 4.x.
+//
+//	srv := socketio.NewServer(socketio.Options{})
+//	srv.Sockets().On("chat", func(e *socketio.Event) {
+//		var msg string
+//		if e.Args.Decode(0, &msg) == nil {
+//			e.Socket.To("lobby").Emit("chat", msg)
+//		}
+//		_ = e.Ack("ok")
+//	})
+//	http.Handle("/socket.io/", srv)
+//
+// # Transports
+//
+// Long polling and WebSocket, with the polling→websocket upgrade. Packets
+// keep their order across the upgrade because both transports drain one
+// queue per connection.
+//
+// # Concurrency
+//
+// Handlers of one socket run one at a time, in arrival order, on a goroutine
+// that exists only while the socket has work; handlers of different sockets
+// run in parallel. Connection middlewares and OnConnection handlers run
+// before the socket's first event. Every method of [Server], [Namespace],
+// [Socket] and [BroadcastOperator] is safe for concurrent use; registrations
+// may happen while serving.
+//
+// # Resources
+//
+// An idle websocket connection holds one reader goroutine, a 1 KiB read
+// buffer and a heartbeat timer. Writes are queued (bounded by
+// [Options.MaxQueuedBytes], see [SlowConsumerPolicy]) and written by a
+// goroutine that exits when the queue is empty. A broadcast encodes its
+// packet once for all recipients. [Server.Shutdown] waits for every
+// goroutine the server started.
+//
+// # Scaling
+//
+// Each namespace has an [Adapter]. [MemoryAdapter] serves one process; the
+// redisadapter package speaks the protocol of Node's @socket.io/redis-adapter
+// so Go and Node servers can share a cluster.
+package socketio
