@@ -1,0 +1,228 @@
+package luckystack
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+
+	"github.com/luckystack/luckystack-go/socketio"
+)
+
+// Client is a connected browser tab (one Socket.IO socket) as the LuckyStack
+// layer sees it: its token, locale and socket.
+type Client struct {
+	srv    *Server
+	sock   *socketio.Socket
+	token  string
+	locale string
+
+	mu     sync.Mutex // Protects following.
+	userID string
+	flags  map[string]bool
+}
+
+// clientData is what other servers see of a client in fetch-sockets replies.
+type clientData struct {
+	Token  string `json:"token,omitempty"`
+	UserID string `json:"userId,omitempty"`
+}
+
+// MarshalJSON ships the token and user id with fetch-sockets replies, so the
+// sync fan-out and session kicks can act on clients of other instances.
+func (c *Client) MarshalJSON() ([]byte, error) {
+	c.mu.Lock()
+	d := clientData{Token: c.token, UserID: c.userID}
+	c.mu.Unlock()
+	return json.Marshal(d)
+}
+
+// ClientInfo decodes the token and user id of a socket found with
+// FetchSockets, on this instance or another.
+func ClientInfo(rs *socketio.RemoteSocket) (token, userID string) {
+	var d clientData
+	_ = json.Unmarshal(rs.Data, &d)
+	return d.Token, d.UserID
+}
+
+// ClientOf returns the Client of a local socket.
+func ClientOf(sock *socketio.Socket) (*Client, bool) {
+	c, ok := sock.Data().(*Client)
+	return c, ok
+}
+
+// ID is the socket id.
+func (c *Client) ID() string { return c.sock.ID() }
+
+// Token is the session token the client connected with ("" when anonymous).
+func (c *Client) Token() string { return c.token }
+
+// UserID is the session's user id when the session resolved at connect.
+func (c *Client) UserID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.userID
+}
+
+// SetUserID records the user id (the session API does it on writes).
+func (c *Client) SetUserID(id string) {
+	c.mu.Lock()
+	c.userID = id
+	c.mu.Unlock()
+}
+
+// Locale is the preferred language from the handshake headers ("" if none).
+func (c *Client) Locale() string { return c.locale }
+
+// IP is the client's address, honouring the trusted-proxy settings.
+func (c *Client) IP() string { return c.srv.clientIPFromSocket(c.sock) }
+
+// Socket returns the underlying Socket.IO socket.
+func (c *Client) Socket() *socketio.Socket { return c.sock }
+
+// Server returns the server.
+func (c *Client) Server() *Server { return c.srv }
+
+// Context is cancelled when the client disconnects.
+func (c *Client) Context() context.Context { return c.sock.Context() }
+
+// Emit sends an event with one JSON argument (none when payload is nil).
+func (c *Client) Emit(event string, payload any) error {
+	if payload == nil {
+		return c.sock.Emit(event)
+	}
+	return c.sock.Emit(event, payload)
+}
+
+// Session reads the client's session (nil when anonymous or gone).
+func (c *Client) Session(ctx context.Context) (*Session, error) {
+	if c.token == "" {
+		return nil, nil
+	}
+	return c.srv.sessions.Get(ctx, c.token)
+}
+
+// InRoom reports whether the client is in content room code.
+func (c *Client) InRoom(code string) bool {
+	for _, r := range c.sock.Rooms() {
+		if r == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Rooms lists the client's content rooms (without its id and identity rooms).
+func (c *Client) Rooms() []string {
+	all := c.sock.Rooms()
+	out := make([]string, 0, len(all))
+	for _, r := range all {
+		if r == c.sock.ID() || isInternalRoom(r) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// SetFlag sets a per-connection flag (modules keep small state here, e.g.
+// presence's "intentional disconnect seen").
+func (c *Client) SetFlag(name string, v bool) (old bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.flags == nil {
+		c.flags = make(map[string]bool)
+	}
+	old = c.flags[name]
+	c.flags[name] = v
+	return old
+}
+
+// internalRoomPrefix marks rooms the server manages (session identity rooms).
+// joinRoom refuses codes with this prefix, so no client-chosen string can put
+// a socket into one (the original joined a room named by the raw token).
+const internalRoomPrefix = "\x00ls:"
+
+func isInternalRoom(r string) bool { return strings.HasPrefix(r, internalRoomPrefix) }
+
+// SessionRoom is the internal room holding every socket of a session token.
+func SessionRoom(token string) string { return internalRoomPrefix + "session:" + token }
+
+// SocketConnectEvent is the payload of OnSocketConnect.
+type SocketConnectEvent struct {
+	SocketID string
+	Token    string
+	IP       string
+	Client   *Client
+}
+
+// SocketDisconnectEvent is the payload of OnSocketDisconnect.
+type SocketDisconnectEvent struct {
+	SocketID string
+	Token    string
+	Reason   string
+	Client   *Client
+}
+
+// Hooks fired by the socket layer.
+var (
+	OnSocketConnect    = NewHook[SocketConnectEvent]("onSocketConnect")
+	OnSocketDisconnect = NewHook[SocketDisconnectEvent]("onSocketDisconnect")
+)
+
+// installConnectHandler is step 8: what happens on connection and disconnect.
+func (s *Server) installConnectHandler() {
+	nsp := s.io.Sockets()
+	nsp.OnConnection(s.onConnection)
+	nsp.OnDisconnect(s.onDisconnect)
+	s.installRoomHandlers()
+}
+
+func (s *Server) onConnection(sock *socketio.Socket) {
+	c := &Client{srv: s, sock: sock, token: s.extractTokenFromSocket(sock), locale: localeFromHeaders(sock.Header("X-Language"), sock.Header("Accept-Language"))}
+	sock.SetData(c)
+	ctx := sock.Context()
+	if c.token != "" {
+		// The identity room and the persisted rooms are joined only for a
+		// session that resolves, and before the first event is handled.
+		if sess, err := s.sessions.Get(ctx, c.token); err != nil {
+			s.log.Warn("luckystack: session read failed at connect", "err", err)
+		} else if sess != nil {
+			c.SetUserID(sess.ID)
+			sock.Join(SessionRoom(c.token))
+			if len(sess.RoomCodes) > 0 {
+				sock.Join(sess.RoomCodes...)
+			}
+		}
+	}
+	DispatchHook(ctx, s, OnSocketConnect, &SocketConnectEvent{SocketID: sock.ID(), Token: c.token, IP: c.IP(), Client: c})
+	if p := s.presenceSeam(); p != nil {
+		p.SocketConnected(ctx, c)
+	}
+}
+
+func (s *Server) onDisconnect(sock *socketio.Socket, reason string) {
+	c, ok := ClientOf(sock)
+	if !ok {
+		return
+	}
+	DispatchHook(context.Background(), s, OnSocketDisconnect, &SocketDisconnectEvent{SocketID: sock.ID(), Token: c.token, Reason: reason, Client: c})
+	if p := s.presenceSeam(); p != nil {
+		p.SocketDisconnected(c, reason)
+	}
+}
+
+// dispatchEvent routes a Socket.IO event to its LuckyStack handler with the
+// single JSON argument LuckyStack events carry.
+func (s *Server) dispatchEvent(e *socketio.Event) {
+	h := (*s.socketEvts.Load())[e.Name]
+	c, ok := ClientOf(e.Socket)
+	if h == nil || !ok {
+		return
+	}
+	var payload json.RawMessage
+	if e.Args.Len() > 0 {
+		payload = e.Args.Raw(0)
+	}
+	h(e.Socket.Context(), c, payload)
+}
