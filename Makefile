@@ -7,7 +7,7 @@ NODE_DIRS := $(shell find . -name package-lock.json -not -path '*/node_modules/*
 .PHONY: run test test-go test-modules node-deps bench bench-smoke fuzz lint
 
 run:
-	cd examples && $(GO) run ./chat $(PORT)
+	$(GO) run ./examples/chat $(PORT)
 
 node-deps:
 	@for d in $(NODE_DIRS); do \
