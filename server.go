@@ -104,6 +104,7 @@ type Server struct {
 	routes     atomic.Pointer[routeTable]
 
 	roomLocks keyedMutex
+	bg        routines
 
 	ip     string
 	port   int
@@ -256,6 +257,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}))
 	errs = append(errs, step("socket.io", s.io.Shutdown))
+	errs = append(errs, step("routines", s.stopRoutines))
+	for _, m := range s.opts.Modules {
+		if c, ok := m.(Closer); ok {
+			errs = append(errs, step("module "+m.Name(), c.Close))
+		}
+	}
 	if closer, ok := s.sessions.(interface{ Close(context.Context) error }); ok {
 		errs = append(errs, step("sessions", closer.Close))
 	}
