@@ -17,15 +17,16 @@
 //
 // # Payloads
 //
-// Struct field tags match the wire byte for byte. Optional fields use
-// omitempty because the Node server drops undefined fields. Indexes that the
-// original treats as "absent means ignore" are pointers, so a missing index is
-// never confused with index 0.
+// Struct field tags match the wire byte for byte. Optional fields are
+// omitted when empty because the Node server drops undefined fields. Every
+// request's index is a [ResponseIndex], which keeps "absent or malformed"
+// apart from index 0.
 //
 // Decoding note: [encoding/json] reports a type mismatch on one field as a
-// *json.UnmarshalTypeError but still fills the other fields. Handlers that must
-// answer on the reply channel even when, say, "name" has the wrong type can
-// therefore read the index from a partially decoded value.
+// *json.UnmarshalTypeError but still fills the other fields. A handler that
+// must answer on the reply channel even when, say, "name" has the wrong type
+// can read a valid ResponseIndex from the partially decoded request; a
+// malformed index is never left looking valid.
 //
 // # Errors on the wire
 //

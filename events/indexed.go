@@ -113,62 +113,94 @@ func parseCanonicalInt(s string) (int, error) {
 	return i, nil
 }
 
-// ResponseIndex is a responseIndex that may arrive either as a JSON number or
-// as a JSON string. The original server builds its cancel-registry key by
-// string concatenation, so apiCancel accepts {"responseIndex":3} and
-// {"responseIndex":"3"} alike (luckystack-wire.md §2.1, §4.9).
+// ResponseIndex is the optional, client-chosen responseIndex of a request.
+// Every request type of this package uses it, so decoding rules are the same
+// for all of them:
 //
-// Only integral numbers and canonical decimal strings are accepted; any other
-// JSON value (fractions, booleans, null, objects, "03", "abc") is an error
-// wrapping [ErrInvalidResponseIndex]. Such a value could never match a
-// registered request in the original either, so refusing it loses nothing.
-// Fields that may be absent should be *ResponseIndex: encoding/json leaves a
-// nil pointer for both a missing key and null, which keeps "absent" apart
-// from index 0.
-type ResponseIndex int
-
-// Int returns the index as a plain int.
-func (r ResponseIndex) Int() int { return int(r) }
-
-// String returns the canonical decimal form used in reply names and cancel
-// keys.
-func (r ResponseIndex) String() string { return strconv.Itoa(int(r)) }
-
-// MarshalJSON encodes the index as a JSON number, the form every LuckyStack
-// sender uses.
-func (r ResponseIndex) MarshalJSON() ([]byte, error) {
-	return strconv.AppendInt(nil, int64(r), 10), nil
+//   - an integral JSON number (3, also 3.0 or 3e0, since JavaScript has one
+//     number type) or a JSON string holding a canonical decimal integer
+//     ("3") sets Value and Valid;
+//   - a missing field or null leaves it invalid without an error;
+//   - anything else (1.5, true, {}, "03", "abc") leaves it invalid and is an
+//     error wrapping [ErrInvalidResponseIndex].
+//
+// The string form exists because the original builds its cancel-registry
+// key by string concatenation, so apiCancel works with {"responseIndex":"3"}
+// (luckystack-wire.md §2.1, §4.9). The original drops other requests whose
+// index is a string; accepting it here too is a deliberate superset that
+// keeps one rule for every event (§14.3 item 23): the browser client always
+// sends numbers.
+//
+// It is a value with a Valid flag rather than a pointer because
+// encoding/json allocates a pointer before decoding into it: a malformed
+// index would otherwise look like a present index 0 to code that reads a
+// partially decoded request.
+type ResponseIndex struct {
+	// Value is the index. It is meaningful only when Valid is true.
+	Value int
+	// Valid reports whether the index was present and well-formed.
+	Valid bool
 }
 
-// UnmarshalJSON accepts an integral JSON number or a JSON string holding a
-// canonical decimal integer.
+// Index returns a valid ResponseIndex holding i, for code that sends
+// requests.
+func Index(i int) ResponseIndex { return ResponseIndex{Value: i, Valid: true} }
+
+// Get returns the index and whether it is valid. Index 0 is valid.
+func (r ResponseIndex) Get() (int, bool) { return r.Value, r.Valid }
+
+// IsZero reports whether r is invalid. It makes the omitzero tag option
+// leave an absent index off the wire, as Node drops undefined fields.
+func (r ResponseIndex) IsZero() bool { return !r.Valid }
+
+// String returns the canonical decimal form used in reply names and cancel
+// keys, or "" when r is invalid.
+func (r ResponseIndex) String() string {
+	if !r.Valid {
+		return ""
+	}
+	return strconv.Itoa(r.Value)
+}
+
+// MarshalJSON encodes a valid index as a JSON number, the form every
+// LuckyStack sender uses, and an invalid one as null.
+func (r ResponseIndex) MarshalJSON() ([]byte, error) {
+	if !r.Valid {
+		return []byte("null"), nil
+	}
+	return strconv.AppendInt(nil, int64(r.Value), 10), nil
+}
+
+// UnmarshalJSON implements the decoding rules in the type's documentation.
+// On error r is left invalid, never half-set.
 func (r *ResponseIndex) UnmarshalJSON(data []byte) error {
+	*r = ResponseIndex{}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return fmt.Errorf("%w: empty value", ErrInvalidResponseIndex)
 	}
+	var (
+		i   int
+		err error
+	)
 	switch c := data[0]; {
+	case bytes.Equal(data, []byte("null")):
+		return nil
 	case c == '"':
 		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalidResponseIndex, err)
+		if err = json.Unmarshal(data, &s); err == nil {
+			i, err = parseCanonicalInt(s)
 		}
-		i, err := parseCanonicalInt(s)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalidResponseIndex, err)
-		}
-		*r = ResponseIndex(i)
-		return nil
 	case c == '-' || (c >= '0' && c <= '9'):
-		i, err := integralNumber(data)
-		if err != nil {
-			return err
-		}
-		*r = ResponseIndex(i)
-		return nil
+		i, err = integralNumber(data)
 	default:
-		return fmt.Errorf("%w: got %s", ErrInvalidResponseIndex, data)
+		err = fmt.Errorf("got %s", data)
 	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidResponseIndex, err)
+	}
+	*r = Index(i)
+	return nil
 }
 
 // integralNumber accepts JSON numbers such as 3, 3.0 or 3e0 that denote an
@@ -177,7 +209,7 @@ func (r *ResponseIndex) UnmarshalJSON(data []byte) error {
 func integralNumber(data []byte) (int, error) {
 	var n json.Number
 	if err := json.Unmarshal(data, &n); err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrInvalidResponseIndex, err)
+		return 0, err
 	}
 	if i, err := strconv.Atoi(n.String()); err == nil {
 		return i, nil
@@ -192,5 +224,5 @@ func integralNumber(data []byte) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: %s is not an integer", ErrInvalidResponseIndex, data)
+	return 0, fmt.Errorf("%s is not an integer", data)
 }
