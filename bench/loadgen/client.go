@@ -298,7 +298,11 @@ func (c *client) readLoop(buf *bytes.Buffer) error {
 				ch := c.pending[id]
 				c.pmu.Unlock()
 				if ch != nil {
-					ch <- append([]byte(nil), payload...)
+					// Non-blocking: a duplicate ack must not wedge the reader.
+					select {
+					case ch <- append([]byte(nil), payload...):
+					default:
+					}
 				} else if c.onAck != nil {
 					c.onAck(id, payload)
 				}

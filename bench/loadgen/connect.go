@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -69,6 +70,9 @@ func idleCmd(fs *flag.FlagSet) scenarioFunc {
 		steps, err := parseInts(*stepsFlag)
 		if err != nil {
 			return err
+		}
+		if !slices.IsSorted(steps) {
+			return fmt.Errorf("-steps must be ascending: %v", steps)
 		}
 		top := steps[len(steps)-1]
 		cfg, err := c.dialConfig(top)
@@ -149,6 +153,18 @@ func idleCmd(fs *flag.FlagSet) scenarioFunc {
 		// Fields keyed by the nominal step size make the orchestrator's job easy.
 		for _, p := range points {
 			r[fmt.Sprintf("rss_kb_per_conn_%d", p["step"])] = p["rss_kb_per_conn"]
+			// Heap is heapUsed (Node) or heapInuse (Go): same meaning, live heap.
+			for _, k := range []string{"heapUsed_per_conn", "heapInuse_per_conn"} {
+				if v, ok := p[k]; ok {
+					r[fmt.Sprintf("heap_kb_per_conn_%d", p["step"])] = v
+				}
+			}
+			if v, ok := p["stackInuse_per_conn"]; ok {
+				r[fmt.Sprintf("stack_kb_per_conn_%d", p["step"])] = v
+			}
+			if v, ok := p["goroutines_per_conn"]; ok {
+				r[fmt.Sprintf("goroutines_per_conn_%d", p["step"])] = v
+			}
 		}
 		closeAll(all)
 		if err := sleepCtx(ctx, *after); err != nil {

@@ -240,13 +240,16 @@ func cpuSum(pids ...int) func() float64 {
 // fanoutCmd is S4 (members and trigger on one server) and S5 (-member-url
 // points at a second instance sharing Redis). It raises the rate step by
 // step and reports the highest delivery rate whose p99 stayed under the
-// limit with no loss.
+// limit with no loss, and the highest rate delivered at all. Escalation
+// goes on past the latency limit until the server saturates (achieved below
+// 90% of the offered rate), loses messages, or p99 exceeds 10x the limit,
+// so both the latency-bound and the throughput ceiling are seen.
 func fanoutCmd(fs *flag.FlagSet) scenarioFunc {
 	f := registerFanout(fs, 1000, 64)
-	rates := fs.String("rates", "10,20,50,100,200", "broadcast rates (messages/s) to try, ascending")
-	dur := fs.Duration("step", 3*time.Second, "length of each rate step")
+	rates := fs.String("rates", "2,5,10,20,30,50,75,100,150,200,300", "broadcast rates (messages/s) to try, ascending")
+	dur := fs.Duration("step", 2*time.Second, "length of each rate step")
 	drain := fs.Duration("drain", 2*time.Second, "give up waiting for deliveries after this long without progress")
-	limit := fs.Duration("p99-limit", 50*time.Millisecond, "p99 delivery latency that ends the escalation")
+	limit := fs.Duration("p99-limit", 50*time.Millisecond, "p99 delivery latency a step must stay under to count")
 	return func(ctx context.Context, c *common, r result) error {
 		rs, err := parseInts(*rates)
 		if err != nil {
@@ -257,34 +260,46 @@ func fanoutCmd(fs *flag.FlagSet) scenarioFunc {
 			return err
 		}
 		defer closeAll(rm.clients)
-		r["members"], r["size"], r["step_s"] = *f.members, *f.size, dur.Seconds()
-		r["p99_limit_ms"] = float64(limit.Microseconds()) / 1000
+		limitMs := float64(limit.Microseconds()) / 1000
+		r["members"], r["size"], r["step_s"], r["p99_limit_ms"] = *f.members, *f.size, dur.Seconds(), limitMs
 		r["cross_instance"] = *f.memberURL != "" && *f.memberURL != c.url
+		// A short uncounted burst first: JIT (Node), first-use allocations
+		// and the loadgen's goroutine wake-ups would otherwise land in the
+		// lowest step, whose few messages make its p99 fragile.
+		if _, err := runStep(ctx, rm, rm.members, 10, 500*time.Millisecond, *f.size, *drain, cpuSum()); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
 		var steps []step
-		var best step
+		var best, top step
+		var lost int64
 		for _, rate := range rs {
 			s, err := runStep(ctx, rm, rm.members, float64(rate), *dur, *f.size, *drain, cpuSum(c.pid, *f.pid2))
 			if err != nil {
 				return fmt.Errorf("rate %d: %w", rate, err)
 			}
 			steps = append(steps, s)
+			lost += s.Lost
 			logf("fanout %d msg/s x %d: %.0f/s p99 %.1f ms lost %d", rate, *f.members, s.AchievedPerS, s.Latency.P99, s.Lost)
-			pass := s.Lost == 0 && s.Latency.P99 < r["p99_limit_ms"].(float64)
-			if !pass {
-				break
-			}
-			if s.AchievedPerS > best.AchievedPerS {
+			if s.Lost == 0 && s.Latency.P99 < limitMs && s.AchievedPerS > best.AchievedPerS {
 				best = s
+			}
+			if s.Lost == 0 && s.AchievedPerS > top.AchievedPerS {
+				top = s
+			}
+			if s.Lost > 0 || s.AchievedPerS < 0.9*s.TargetPerS || s.Latency.P99 > 10*limitMs {
+				break
 			}
 		}
 		r["steps"] = steps
+		// 0 means not even the lowest rate met the limit; its p99 is then
+		// left out rather than reported as a misleading 0.
 		r["deliveries_per_s"] = best.AchievedPerS
-		r["best_rate_msg_per_s"] = best.Rate
-		r["best_p99_ms"] = best.Latency.P99
-		var lost int64
-		for _, s := range steps {
-			lost += s.Lost
+		if best.Rate > 0 {
+			r["best_rate_msg_per_s"] = best.Rate
+			r["best_p99_ms"] = best.Latency.P99
 		}
+		r["max_deliveries_per_s"] = top.AchievedPerS
+		r["max_rate_p99_ms"] = top.Latency.P99
 		r["lost_total"] = lost
 		return nil
 	}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// runEnv is what a point's loadgen arguments may refer to.
+type runEnv struct {
+	url, url2 string // server A and (S5) server B
+	pid, pid2 int
+}
+
+// metric maps one field of the loadgen's JSON to a key of latest.json.
+type metric struct {
+	key    string // key under "scenarios"
+	path   string // dot path in the loadgen result
+	unit   string
+	better string // "higher" or "lower"; "" for informational values
+	desc   string
+}
+
+// point is one measured configuration of one scenario. Each repetition
+// starts fresh server processes, so runs do not inherit each other's heap.
+type point struct {
+	id         string // also prefixes the automatic <id>_server_cpu_s key
+	scenario   string // S1..S7
+	desc       string
+	sub        string // loadgen subcommand
+	twoServers bool   // S5: two instances of the same kind sharing Redis
+	restart    bool   // S6: kill and restart the server once loadgen is ready
+	timeout    time.Duration
+	args       func(e runEnv) []string
+	metrics    []metric
+}
+
+// kname renders a connection count the way the result keys spell it.
+func kname(n int) string {
+	if n >= 1000 && n%1000 == 0 {
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// sizes are the knobs that differ between the full matrix and smoke.
+type sizes struct {
+	connectN     int
+	idleSteps    []int
+	idleSettle   string
+	idleAfter    string
+	rpcClients   []int
+	rpcDuration  string
+	rpcWarmup    string
+	room         int
+	fanoutRates  string
+	crossRates   string
+	fanoutStep   string
+	reconnectN   int
+	noDelay      bool // also run S6 with 0 reconnect delay
+	slowMembers  int
+	slowRate     int
+	slowDuration string
+	slowResume   string
+	timeout      time.Duration
+}
+
+var fullSizes = sizes{
+	connectN: 5000, idleSteps: []int{1000, 5000, 10000}, idleSettle: "2s", idleAfter: "3s",
+	rpcClients: []int{10, 100}, rpcDuration: "5s", rpcWarmup: "1s",
+	room: 1000, fanoutRates: "2,5,10,20,30,50,75,100,150,200,300", crossRates: "2,5,10,20,30,50,75,100,150,200",
+	fanoutStep: "2s", reconnectN: 5000, noDelay: true,
+	slowMembers: 100, slowRate: 1000, slowDuration: "10s", slowResume: "5s",
+	timeout: 150 * time.Second,
+}
+
+// smokeSizes keep the whole smoke pass under two minutes on 2 cores while
+// still exercising every scenario's code path end to end.
+var smokeSizes = sizes{
+	connectN: 500, idleSteps: []int{1000}, idleSettle: "1s", idleAfter: "1s",
+	rpcClients: []int{100}, rpcDuration: "2s", rpcWarmup: "500ms",
+	room: 200, fanoutRates: "10,50", crossRates: "10,50", fanoutStep: "1500ms",
+	reconnectN: 500, slowMembers: 20, slowRate: 500, slowDuration: "2s", slowResume: "2s",
+	timeout: 60 * time.Second,
+}
+
+// buildPlan returns the points to run, in order.
+func buildPlan(z sizes) []point {
+	var ps []point
+	ps = append(ps, point{
+		id: "S1", scenario: "S1", sub: "connect", timeout: z.timeout,
+		desc: fmt.Sprintf("connect %d clients, 50 handshakes in flight", z.connectN),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-n", itoa(z.connectN), "-c", "50"}
+		},
+		metrics: []metric{
+			{"S1_connect_per_s", "conn_per_s", "conn/s", "higher", "full Socket.IO connects per second"},
+			{"S1_connect_p99_ms", "connect_latency.p99_ms", "ms", "lower", "p99 connect time"},
+		},
+	})
+	steps := ""
+	idle := point{
+		id: "S2", scenario: "S2", sub: "idle", timeout: z.timeout,
+		desc: fmt.Sprintf("idle connections %v, VmRSS delta after forced GC", z.idleSteps),
+	}
+	for i, n := range z.idleSteps {
+		if i > 0 {
+			steps += ","
+		}
+		steps += itoa(n)
+		idle.metrics = append(idle.metrics, metric{
+			"S2_idle_rss_kb_per_conn_" + kname(n), "rss_kb_per_conn_" + itoa(n), "KB", "lower",
+			fmt.Sprintf("server RSS growth per idle connection at %d", n)})
+	}
+	top := z.idleSteps[len(z.idleSteps)-1]
+	idle.metrics = append(idle.metrics,
+		metric{"S2_idle_heap_kb_per_conn_" + kname(top), "heap_kb_per_conn_" + itoa(top), "KB", "lower",
+			"live heap per idle connection (Node heapUsed, Go heapInuse)"},
+		metric{"S2_rss_retained_after_close", "after_retained_fraction", "fraction", "lower",
+			"share of the RSS growth still held after all clients left"})
+	idle.args = func(e runEnv) []string {
+		return []string{"-url", e.url, "-pid", itoa(e.pid), "-steps", steps, "-settle", z.idleSettle, "-after", z.idleAfter}
+	}
+	ps = append(ps, idle)
+	for _, k := range z.rpcClients {
+		ps = append(ps, point{
+			id: "S3_" + itoa(k), scenario: "S3", sub: "rpc", timeout: z.timeout,
+			desc: fmt.Sprintf("emit+ack closed loop, %d clients, %s", k, z.rpcDuration),
+			args: func(e runEnv) []string {
+				return []string{"-url", e.url, "-pid", itoa(e.pid), "-clients", itoa(k), "-duration", z.rpcDuration, "-warmup", z.rpcWarmup}
+			},
+			metrics: []metric{
+				{"S3_roundtrips_per_s_" + itoa(k), "acks_per_s", "acks/s", "higher", fmt.Sprintf("round trips per second, %d clients", k)},
+				{"S3_p50_ms_" + itoa(k), "latency.p50_ms", "ms", "lower", "p50 round trip"},
+				{"S3_p99_ms_" + itoa(k), "latency.p99_ms", "ms", "lower", "p99 round trip"},
+				{"S3_acks_per_server_cpu_s_" + itoa(k), "acks_per_server_cpu_s", "acks/CPU-s", "higher", "round trips per server CPU-second"},
+			},
+		})
+	}
+	ps = append(ps, point{
+		id: "S4", scenario: "S4", sub: "fanout", timeout: z.timeout,
+		desc: fmt.Sprintf("room of %d, rates %s msg/s (until saturated), %s steps, 64 B", z.room, z.fanoutRates, z.fanoutStep),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-members", itoa(z.room), "-rates", z.fanoutRates, "-step", z.fanoutStep}
+		},
+		metrics: []metric{
+			{"S4_fanout_deliveries_per_s", "deliveries_per_s", "deliveries/s", "higher", "highest delivery rate with p99 < 50 ms and no loss"},
+			{"S4_fanout_p99_ms", "best_p99_ms", "ms", "lower", "p99 at that rate"},
+			{"S4_fanout_max_deliveries_per_s", "max_deliveries_per_s", "deliveries/s", "higher", "highest delivery rate at any latency (ceiling)"},
+			{"S4_fanout_lost", "lost_total", "messages", "lower", "deliveries missing over all steps"},
+		},
+	})
+	ps = append(ps, point{
+		id: "S5", scenario: "S5", sub: "fanout", twoServers: true, timeout: z.timeout,
+		desc: fmt.Sprintf("trigger on A, room of %d on B, via Redis, rates %s", z.room, z.crossRates),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-member-url", e.url2, "-pid", itoa(e.pid), "-pid2", itoa(e.pid2),
+				"-members", itoa(z.room), "-rates", z.crossRates, "-step", z.fanoutStep}
+		},
+		metrics: []metric{
+			{"S5_cross_instance_deliveries_per_s", "deliveries_per_s", "deliveries/s", "higher", "highest cross-instance rate with p99 < 50 ms and no loss"},
+			{"S5_cross_instance_p99_ms", "best_p99_ms", "ms", "lower", "p99 at that rate"},
+			{"S5_cross_instance_max_deliveries_per_s", "max_deliveries_per_s", "deliveries/s", "higher", "highest cross-instance rate at any latency (ceiling)"},
+			{"S5_cross_instance_lost", "lost_total", "messages", "lower", "deliveries missing over all steps"},
+		},
+	})
+	reconnect := func(id, delay string, keySuffix string) point {
+		return point{
+			id: id, scenario: "S6", sub: "reconnect", restart: true, timeout: z.timeout,
+			desc: fmt.Sprintf("%d clients, server killed and restarted, reconnect delay %s", z.reconnectN, delay),
+			args: func(e runEnv) []string {
+				a := []string{"-url", e.url, "-n", itoa(z.reconnectN)}
+				if delay == "0" {
+					a = append(a, "-backoff-min", "0")
+				}
+				return a
+			},
+			metrics: []metric{
+				{"S6_reconnect_all_s" + keySuffix, "reconnect_all_s", "s", "lower", "first disconnect to last client back"},
+				{"S6_reconnect_99pct_s" + keySuffix, "reconnect_99pct_s", "s", "lower", "first disconnect to 99% back"},
+			},
+		}
+	}
+	ps = append(ps, reconnect("S6", "1s..5s jitter 0.5", ""))
+	if z.noDelay {
+		ps = append(ps, reconnect("S6_nodelay", "0", "_nodelay"))
+	}
+	ps = append(ps, point{
+		id: "S7", scenario: "S7", sub: "slow", timeout: z.timeout,
+		desc: fmt.Sprintf("room of %d + 1 client not reading, %d msg/s x 1 KB for %s", z.slowMembers, z.slowRate, z.slowDuration),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-members", itoa(z.slowMembers), "-rate", itoa(z.slowRate),
+				"-duration", z.slowDuration, "-resume-wait", z.slowResume}
+		},
+		metrics: []metric{
+			{"S7_others_p99_ms", "others_p99_ms", "ms", "lower", "p99 of the members that keep reading"},
+			{"S7_rss_growth_kb", "rss_growth_kb", "KB", "lower", "server RSS growth during the run"},
+			{"S7_slow_disconnected", "slow_closed", "0/1", "", "1 if the server dropped the slow client"},
+		},
+	})
+	return ps
+}
