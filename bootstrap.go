@@ -1,12 +1,14 @@
 package luckystack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/luckystack/luckystack-go/socketio"
 )
@@ -73,6 +75,9 @@ func NewServer(opts Options) (*Server, error) {
 	if s.sessions == nil {
 		s.sessions = NewMemorySessionStore(s.cfg.SessionTTL())
 	}
+	if c, ok := s.sessions.(sessionConfigurer); ok {
+		c.configureFromServer(s.cfg)
+	}
 	s.origins = newOriginPolicy(s)
 	s.step(4, "http", "dispatcher ready")
 
@@ -100,6 +105,12 @@ func NewServer(opts Options) (*Server, error) {
 	s.installConnectHandler()
 	for _, m := range opts.Modules {
 		if err := m.Install(s); err != nil {
+			// Nobody gets this server to shut down: release what the
+			// adapter and the modules installed so far have started.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.io.Shutdown(ctx)
+			_ = s.stopRoutines(ctx)
+			cancel()
 			return nil, fmt.Errorf("luckystack: install module %s: %w", m.Name(), err)
 		}
 	}
@@ -120,11 +131,13 @@ func resolvePort(opts Options) (int, error) {
 		}
 		argPort = p
 	}
+	for _, p := range []int{opts.Port, opts.DefaultPort} {
+		if p < 0 || p > 65535 {
+			return 0, fmt.Errorf("%w: port %d is not 0-65535", ErrUsage, p)
+		}
+	}
 	switch {
 	case opts.Port > 0:
-		if opts.Port > 65535 {
-			return 0, fmt.Errorf("%w: port %d out of range", ErrUsage, opts.Port)
-		}
 		return opts.Port, nil
 	case argPort >= 0:
 		return argPort, nil

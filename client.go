@@ -1,8 +1,10 @@
 package luckystack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 
@@ -17,9 +19,11 @@ type Client struct {
 	token  string
 	locale string
 
-	mu     sync.Mutex // Protects following.
-	userID string
-	flags  map[string]bool
+	mu      sync.Mutex // Protects following.
+	userID  string
+	flags   map[string]bool
+	roomSeq map[string]uint64 // join order of content rooms, see Rooms
+	nextSeq uint64
 }
 
 // clientData is what other servers see of a client in fetch-sockets replies.
@@ -102,7 +106,10 @@ func (c *Client) Session(ctx context.Context) (*Session, error) {
 	return c.srv.sessions.Get(ctx, c.token)
 }
 
-// InRoom reports whether the client is in content room code.
+// InRoom reports whether the client's socket is in room: a content room,
+// its own id room or an identity room such as [SessionRoom]. Code that
+// checks a client-supplied room code should refuse internal names first,
+// or use [Client.Rooms], which lists content rooms only.
 func (c *Client) InRoom(code string) bool {
 	for _, r := range c.sock.Rooms() {
 		if r == code {
@@ -112,7 +119,10 @@ func (c *Client) InRoom(code string) bool {
 	return false
 }
 
-// Rooms lists the client's content rooms (without its id and identity rooms).
+// Rooms lists the client's content rooms (without its id and identity
+// rooms) in the order they were joined, as Node's socket.rooms does. Rooms
+// joined behind the server's back (through [Client.Socket] or a cluster
+// operation) are placed after the known ones, by name.
 func (c *Client) Rooms() []string {
 	all := c.sock.Rooms()
 	out := make([]string, 0, len(all))
@@ -122,7 +132,60 @@ func (c *Client) Rooms() []string {
 		}
 		out = append(out, r)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.roomSeq == nil {
+		c.roomSeq = make(map[string]uint64, len(out))
+	}
+	var unknown []string
+	for _, r := range out {
+		if _, ok := c.roomSeq[r]; !ok {
+			unknown = append(unknown, r)
+		}
+	}
+	slices.Sort(unknown)
+	for _, r := range unknown {
+		c.nextSeq++
+		c.roomSeq[r] = c.nextSeq
+	}
+	if len(c.roomSeq) > len(out) {
+		// Forget rooms left behind the server's back.
+		live := make(map[string]struct{}, len(out))
+		for _, r := range out {
+			live[r] = struct{}{}
+		}
+		for r := range c.roomSeq {
+			if _, ok := live[r]; !ok {
+				delete(c.roomSeq, r)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Compare(c.roomSeq[a], c.roomSeq[b]) })
 	return out
+}
+
+// join puts the socket in content rooms, recording their join order.
+func (c *Client) join(rooms ...string) {
+	c.mu.Lock()
+	if c.roomSeq == nil {
+		c.roomSeq = make(map[string]uint64, len(rooms))
+	}
+	for _, r := range rooms {
+		if _, ok := c.roomSeq[r]; !ok {
+			c.nextSeq++
+			c.roomSeq[r] = c.nextSeq
+		}
+	}
+	c.mu.Unlock()
+	c.sock.Join(rooms...)
+}
+
+// leave takes the socket out of a content room.
+func (c *Client) leave(room string) {
+	c.sock.Leave(room)
+	c.mu.Lock()
+	delete(c.roomSeq, room)
+	c.mu.Unlock()
 }
 
 // SetFlag sets a per-connection flag (modules keep small state here, e.g.
@@ -191,7 +254,7 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 			c.SetUserID(sess.ID)
 			sock.Join(SessionRoom(c.token))
 			if len(sess.RoomCodes) > 0 {
-				sock.Join(sess.RoomCodes...)
+				c.join(sess.RoomCodes...)
 			}
 		}
 	}

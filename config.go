@@ -37,7 +37,9 @@ type SessionConfig struct {
 type HTTPConfig struct {
 	// SessionCookieName is the session cookie. Zero means "token".
 	SessionCookieName string
-	// SessionCookieSecure adds Secure to the cookie. Nil means env SECURE=true.
+	// SessionCookieSecure adds Secure to the cookie and makes bare hosts in
+	// origin lists https. Nil means env SECURE=true; when SECURE is unset,
+	// env NODE_ENV=production (as the original).
 	SessionCookieSecure *bool
 	// RequestBodyMaxBytes caps request bodies (413 beyond). Zero means 1 MiB.
 	RequestBodyMaxBytes int64
@@ -104,7 +106,8 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 		h.SessionCookieName = "token"
 	}
 	if h.SessionCookieSecure == nil {
-		secure := getenv("SECURE") == "true"
+		env := getenv("SECURE")
+		secure := env == "true" || (env == "" && getenv("NODE_ENV") == "production")
 		h.SessionCookieSecure = &secure
 	}
 	if h.RequestBodyMaxBytes <= 0 {

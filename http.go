@@ -34,8 +34,20 @@ type TestResetEvent struct {
 	Cleared      []string
 }
 
+// CSRFMismatchEvent is the payload of CSRFMismatch.
+type CSRFMismatchEvent struct {
+	Route         string
+	Method        string
+	RequestID     string
+	UserID        string
+	ProvidedToken bool
+}
+
 // HTTP hooks.
 var (
+	// CSRFMismatch fires (stop ignored) when a request is refused for a
+	// missing or wrong x-csrf-token.
+	CSRFMismatch = NewHook[CSRFMismatchEvent]("csrfMismatch")
 	// PreHTTPRequest may stop any request (status default 403).
 	PreHTTPRequest = NewHook[HTTPRequestEvent]("preHttpRequest")
 	// OnTestReset lets modules clear their state on POST /_test/reset.
@@ -145,6 +157,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.HTTP.RequestBodyMaxBytes)
 	token := s.ExtractTokenFromRequest(r)
+	s.refreshSessionCookie(w, r, token)
 	if !s.checkCSRF(w, r, token) {
 		return
 	}
@@ -171,11 +184,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		for _, c := range s.routes.Load().custom {
 			if p == c.pattern || (strings.HasSuffix(c.pattern, "/") && strings.HasPrefix(p, c.pattern)) {
-				c.h.ServeHTTP(w, r)
+				s.serveCustom(w, r, c.h)
 				return
 			}
 		}
 		s.serveStatic(w, r)
+	}
+}
+
+// serveCustom runs a custom route; a panic answers 500
+// server.customRouteFailed (spec §9.4) and the server keeps serving.
+func (s *Server) serveCustom(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			if rec == http.ErrAbortHandler {
+				panic(rec)
+			}
+			s.log.Error("luckystack: custom route panicked", "path", r.URL.Path, "panic", rec, "stack", string(debug.Stack()))
+			WriteJSON(w, http.StatusInternalServerError, map[string]string{"status": "error", "errorCode": events.CodeServerCustomRouteFailed})
+		}
+	}()
+	h.ServeHTTP(w, r)
+}
+
+// refreshSessionCookie re-issues the session cookie (a fresh Max-Age) on
+// every request that carries it with a live session; reading the session
+// also slides its expiry in the store.
+func (s *Server) refreshSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
+	if token == "" || r.URL.Path == "/auth/logout" {
+		return
+	}
+	if cookieValue(strings.Join(r.Header.Values("Cookie"), "; "), s.cfg.HTTP.SessionCookieName) != token {
+		return // the token came from Authorization: Bearer
+	}
+	if sess, err := s.sessions.Get(r.Context(), token); err == nil && sess != nil {
+		s.SetSessionCookie(w, token)
 	}
 }
 
@@ -242,6 +285,9 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, token string)
 	if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) == 1 {
 		return true
 	}
+	DispatchHook(r.Context(), s, CSRFMismatch, &CSRFMismatchEvent{
+		Route: p, Method: r.Method, RequestID: w.Header().Get("X-Request-Id"), UserID: sess.ID, ProvidedToken: got != "",
+	})
 	WriteJSON(w, http.StatusForbidden, map[string]any{
 		"status": "error", "errorCode": events.CodeAuthCSRFMismatch,
 		"message": "CSRF token missing or invalid. Fetch /auth/csrf first.", "httpStatus": http.StatusForbidden,
@@ -268,7 +314,7 @@ func (s *Server) serveCSRF(w http.ResponseWriter, r *http.Request, token string)
 		}
 		sess = updated
 	}
-	s.SetSessionCookie(w, token)
+	// The session cookie was already re-issued by the dispatcher.
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "success", "csrfToken": sess.CSRFToken})
 }
 

@@ -20,6 +20,7 @@ type MiddlewareInfo struct {
 }
 
 type namedMiddleware struct {
+	id   uint64
 	name string
 	fn   SocketMiddleware
 }
@@ -27,7 +28,8 @@ type namedMiddleware struct {
 // middlewareRegistry is copy-on-write: the connect path reads a snapshot
 // without locking, and registrations apply to the next connection.
 type middlewareRegistry struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // serialises writers
+	seq  uint64     // guarded by mu
 	list atomic.Pointer[[]namedMiddleware]
 }
 
@@ -42,7 +44,10 @@ func (r *middlewareRegistry) snapshot() []namedMiddleware {
 // a function that removes it. A middleware is "the same" as another when it
 // has the same name (Go functions cannot be compared): registering a name
 // that is already present keeps the first and runs it once. Registrations
-// made while serving apply to the next connection.
+// made while serving apply to the next connection. The unregister function
+// removes exactly this registration (it does nothing for a duplicate name,
+// and nothing once the middleware was removed or cleared, even if the name
+// was registered again since).
 func (s *Server) RegisterSocketMiddleware(name string, mw SocketMiddleware) (unregister func()) {
 	if mw == nil || name == "" {
 		panic("luckystack: RegisterSocketMiddleware needs a name and a function")
@@ -56,19 +61,21 @@ func (s *Server) RegisterSocketMiddleware(name string, mw SocketMiddleware) (unr
 			return func() {}
 		}
 	}
-	next := append(append(make([]namedMiddleware, 0, len(cur)+1), cur...), namedMiddleware{name, mw})
+	r.seq++
+	id := r.seq
+	next := append(append(make([]namedMiddleware, 0, len(cur)+1), cur...), namedMiddleware{id, name, mw})
 	r.list.Store(&next)
-	return func() { s.removeSocketMiddleware(name) }
+	return func() { s.removeSocketMiddleware(id) }
 }
 
-func (s *Server) removeSocketMiddleware(name string) {
+func (s *Server) removeSocketMiddleware(id uint64) {
 	r := &s.mws
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur := r.snapshot()
 	next := make([]namedMiddleware, 0, len(cur))
 	for _, m := range cur {
-		if m.name != name {
+		if m.id != id {
 			next = append(next, m)
 		}
 	}

@@ -26,7 +26,7 @@ var errOriginRefused = errors.New("Forbidden")
 
 // originPolicy decides which browser origins may talk to the server.
 type originPolicy struct {
-	srv     *Server
+	srv  *Server
 	list []string // normalised
 }
 
@@ -62,6 +62,9 @@ func normalizeOrigin(raw string, secure bool) (string, bool) {
 		return "", false
 	}
 	host, port := u.Hostname(), u.Port()
+	if _, ok := atoiOK(port); port != "" && !ok {
+		return "", false
+	}
 	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
 		port = ""
 	}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/luckystack/luckystack-go/events"
 )
@@ -140,7 +139,7 @@ func (s *Server) roomOp(ctx context.Context, c *Client, p json.RawMessage, join 
 		_ = c.Emit(reply, roomError(events.CodeAuthRequired))
 		return
 	}
-	if group == "" || utf8.RuneCountInString(group) > maxRoomCodeLen || isInternalRoom(group) {
+	if group == "" || jsLen(group) > maxRoomCodeLen || isInternalRoom(group) {
 		_ = c.Emit(reply, roomError(events.CodeRoomInvalid))
 		return
 	}
@@ -151,6 +150,10 @@ func (s *Server) roomOp(ctx context.Context, c *Client, p json.RawMessage, join 
 		_ = c.Emit(reply, roomError(events.CodeSessionNotFound))
 		return
 	}
+	// A session created after the socket connected (login over HTTP)
+	// still gets its identity room, so pushes and evictions reach it.
+	c.sock.Join(SessionRoom(c.token))
+	c.SetUserID(sess.ID)
 	if stop := DispatchHook(ctx, s, pre, &RoomEvent{Token: c.token, Room: group}); stop != nil {
 		code := stop.ErrorCode
 		if code == "" {
@@ -161,10 +164,16 @@ func (s *Server) roomOp(ctx context.Context, c *Client, p json.RawMessage, join 
 	}
 	var evicted []string
 	_, err = s.UpdateSession(ctx, c.token, func(cur *Session) error {
-		codes := slices.DeleteFunc(slices.Clone(cur.RoomCodes), func(r string) bool { return r == group })
-		if join {
-			limit := s.cfg.Socket.MaxRoomsPerSession
-			if limit > 0 && !slices.Contains(cur.RoomCodes, group) {
+		evicted = evicted[:0] // a store may run fn again after a conflict
+		codes := slices.Clone(cur.RoomCodes)
+		switch {
+		case !join:
+			codes = slices.DeleteFunc(codes, func(r string) bool { return r == group })
+		case !slices.Contains(codes, group):
+			// A code already held keeps its place (the original dedupes
+			// kept + group); a new one evicts the oldest beyond the cap.
+			codes = dedupe(codes)
+			if limit := s.cfg.Socket.MaxRoomsPerSession; limit > 0 {
 				for len(codes) >= limit {
 					evicted = append(evicted, codes[0])
 					codes = codes[1:]
@@ -191,13 +200,13 @@ func (s *Server) roomOp(ctx context.Context, c *Client, p json.RawMessage, join 
 		// (the original only updated the current socket).
 		_ = s.io.To(SessionRoom(c.token)).SocketsLeave(ctx, evicted...)
 		for _, r := range evicted {
-			c.sock.Leave(r)
+			c.leave(r)
 		}
 	}
 	if join {
-		c.sock.Join(group)
+		c.join(group)
 	} else {
-		c.sock.Leave(group)
+		c.leave(group)
 	}
 	rooms := c.Rooms()
 	_ = c.Emit(reply, events.RoomsReply{Rooms: rooms})
@@ -230,16 +239,30 @@ func (s *Server) getJoinedRooms(ctx context.Context, c *Client, p json.RawMessag
 	_ = c.Emit(reply, events.RoomsReply{Rooms: c.Rooms()})
 }
 
+// jsLen is the length JavaScript reports for s (UTF-16 code units), which
+// the original's limits are expressed in.
+func jsLen(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 // validLocation applies the limits of spec §7.7.
 func validLocation(l *events.UpdateLocation) bool {
-	if !strings.HasPrefix(l.PathName, "/") || len(l.PathName) > 2048 || strings.ContainsRune(l.PathName, 0) {
+	if !strings.HasPrefix(l.PathName, "/") || jsLen(l.PathName) > 2048 || strings.ContainsRune(l.PathName, 0) {
 		return false
 	}
 	if len(l.SearchParams) > 50 {
 		return false
 	}
 	for k, v := range l.SearchParams {
-		if len(k) > 256 || len(v) > 1024 {
+		if jsLen(k) > 256 || jsLen(v) > 1024 {
 			return false
 		}
 	}

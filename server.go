@@ -182,11 +182,22 @@ func (s *Server) Listen() error {
 // Bind opens the listener without serving yet, so callers can read
 // [Server.Addr] before Serve.
 func (s *Server) Bind() (net.Listener, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrServerClosed
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(s.ip, itoa(s.port)))
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil, ErrServerClosed
+	}
 	s.listener = ln
 	s.addr = ln.Addr().String()
 	s.mu.Unlock()
@@ -233,6 +244,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closed = true
 	hs := s.httpSrv
+	if hs == nil && s.listener != nil {
+		// Bound but never served: nothing else would close the listener.
+		_ = s.listener.Close()
+	}
 	s.mu.Unlock()
 	stepTO := s.opts.ShutdownStepTimeout
 	if stepTO <= 0 {

@@ -110,7 +110,9 @@ type SessionStore interface {
 	// under the user's active tokens.
 	Set(ctx context.Context, token string, s *Session) error
 	// Update applies fn to the current session atomically and stores the
-	// result; ErrSessionNotFound when there is none.
+	// result; ErrSessionNotFound when there is none. fn may run more than
+	// once (optimistic stores retry on conflict), so it must only change
+	// the session it is given.
 	Update(ctx context.Context, token string, fn func(*Session) error) (*Session, error)
 	// Delete removes the session and untracks the token.
 	Delete(ctx context.Context, token string) error

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"encoding/json"
 
@@ -34,10 +35,9 @@ func (s *Server) extractTokenFromSocket(sock *socketio.Socket) string {
 // ExtractTokenFromRequest returns the session token of an HTTP request, with
 // Authorization: Bearer in the role of auth.token.
 func (s *Server) ExtractTokenFromRequest(r *http.Request) string {
-	cookie := ""
-	if c, err := r.Cookie(s.cfg.HTTP.SessionCookieName); err == nil {
-		cookie = decodeCookie(c.Value)
-	}
+	// The same parser as the handshake's, so both transports agree on odd
+	// cookies; HTTP/2 may split the header, hence the join.
+	cookie := cookieValue(strings.Join(r.Header.Values("Cookie"), "; "), s.cfg.HTTP.SessionCookieName)
 	bearer := ""
 	if h := r.Header.Values("Authorization"); len(h) > 0 {
 		if v, ok := strings.CutPrefix(h[0], "Bearer "); ok {
@@ -76,8 +76,10 @@ func cookieValue(header, name string) string {
 	return ""
 }
 
+// decodeCookie decodes like JavaScript's decodeURIComponent: "+" stays a
+// plus, and a malformed escape or invalid UTF-8 leaves the value raw.
 func decodeCookie(v string) string {
-	if d, err := url.QueryUnescape(v); err == nil {
+	if d, err := url.PathUnescape(v); err == nil && utf8.ValidString(d) {
 		return d
 	}
 	return v

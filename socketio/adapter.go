@@ -88,7 +88,8 @@ func (r *RemoteSocket) Disconnect(ctx context.Context, closeConn bool) error {
 // MemoryAdapter keeps rooms in memory for one server. A socket's own room is
 // implied by its id rather than stored, which saves a set per connection.
 type MemoryAdapter struct {
-	nsp *Namespace
+	nsp     *Namespace
+	scratch sync.Pool // *[]*Socket, a broadcast's recipients
 
 	mu    sync.RWMutex // Protects following.
 	rooms map[string]map[string]struct{}
@@ -186,9 +187,27 @@ func (m *MemoryAdapter) HasRoom(room string) bool {
 	return ok
 }
 
-// forEach calls fn for every local socket selected by opts, under the
-// adapter's read lock: fn must not call back into the adapter.
+// forEach calls fn for every local socket selected by opts. fn runs after
+// the locks are released, so it may close the socket: a slow consumer is
+// disconnected from inside a broadcast, and closing takes these locks.
 func (m *MemoryAdapter) forEach(opts BroadcastOptions, fn func(s *Socket)) {
+	buf, _ := m.scratch.Get().(*[]*Socket)
+	if buf == nil {
+		buf = new([]*Socket)
+	}
+	socks := (*buf)[:0]
+	m.selectEach(opts, func(s *Socket) { socks = append(socks, s) })
+	for _, s := range socks {
+		fn(s)
+	}
+	clear(socks)
+	*buf = socks[:0]
+	m.scratch.Put(buf)
+}
+
+// selectEach calls fn for every local socket selected by opts, under the
+// adapter's read lock: fn must not call back into the adapter.
+func (m *MemoryAdapter) selectEach(opts BroadcastOptions, fn func(s *Socket)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n := m.nsp
@@ -241,7 +260,7 @@ func (m *MemoryAdapter) forEach(opts BroadcastOptions, fn func(s *Socket)) {
 // Select returns the local sockets selected by opts.
 func (m *MemoryAdapter) Select(opts BroadcastOptions) []*Socket {
 	var out []*Socket
-	m.forEach(opts, func(s *Socket) { out = append(out, s) })
+	m.selectEach(opts, func(s *Socket) { out = append(out, s) })
 	return out
 }
 

@@ -103,7 +103,9 @@ func substituteBinary(v any, att [][]byte) any {
 		}
 	case map[string]any:
 		if ph, ok := x["_placeholder"].(bool); ok && ph {
-			if num, ok := x["num"].(float64); ok && num >= 0 && int(num) < len(att) {
+			// Compared as floats: int(1e300) is negative. Args from adapters
+			// carry peers' data that the decoder never checked.
+			if num, ok := x["num"].(float64); ok && num >= 0 && num < float64(len(att)) {
 				return att[int(num)]
 			}
 		}

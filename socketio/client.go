@@ -17,10 +17,10 @@ type client struct {
 	pending     *Packet
 	pendingWant int
 
-	mu          sync.Mutex // Protects following.
-	sockets     []*Socket
-	connectTO   *time.Timer
-	closed      bool
+	mu        sync.Mutex // Protects following.
+	sockets   []*Socket
+	connectTO *time.Timer
+	closed    bool
 }
 
 func newClient(s *Server, c *conn) *client { return &client{srv: s, conn: c} }
@@ -29,12 +29,23 @@ func (cl *client) start() {
 	cl.mu.Lock()
 	cl.connectTO = time.AfterFunc(cl.srv.opts.ConnectTimeout, func() {
 		cl.mu.Lock()
-		idle := len(cl.sockets) == 0
+		idle := cl.connectTO != nil // joined sets it to nil
 		cl.mu.Unlock()
 		if idle {
 			cl.conn.finish("forced close")
 		}
 	})
+	cl.mu.Unlock()
+}
+
+// joined stops the connect timeout: as in Node, only a socket that passed
+// the middlewares counts, not a CONNECT that was rejected.
+func (cl *client) joined() {
+	cl.mu.Lock()
+	if cl.connectTO != nil {
+		cl.connectTO.Stop()
+		cl.connectTO = nil
+	}
 	cl.mu.Unlock()
 }
 
@@ -97,6 +108,11 @@ func (cl *client) socketFor(nsp string) *Socket {
 func (cl *client) dispatch(p *Packet) {
 	s := cl.socketFor(p.Nsp)
 	if p.Type == PacketConnect {
+		if s != nil && !s.Connected() && !s.isClosed() {
+			// Repeated before the first was answered (some clients send
+			// it twice). Node would add a second socket; one is enough.
+			return
+		}
 		if s != nil {
 			cl.conn.finish("forced server close")
 			return
@@ -114,7 +130,7 @@ func (cl *client) dispatch(p *Packet) {
 	case PacketAck, PacketBinaryAck:
 		s.onAck(p)
 	case PacketDisconnect:
-		s.queueTask(func() { s.onClose("client namespace disconnect") })
+		s.onClientDisconnect()
 	}
 }
 
@@ -128,10 +144,6 @@ func (cl *client) connect(p *Packet) {
 	if cl.closed {
 		cl.mu.Unlock()
 		return
-	}
-	if cl.connectTO != nil {
-		cl.connectTO.Stop()
-		cl.connectTO = nil
 	}
 	s := newSocket(nsp, cl, p.Data)
 	cl.sockets = append(cl.sockets, s)

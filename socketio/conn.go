@@ -53,6 +53,9 @@ type conn struct {
 	id     string
 	hs     *handshakeInfo
 	client *client
+	// flush is c.flushWebSocket, bound once: a method value allocates, and
+	// every broadcast to an idle websocket starts it.
+	flush func()
 
 	mu        sync.Mutex // Protects following.
 	state     connState
@@ -60,6 +63,7 @@ type conn struct {
 	ws        *websocket.Conn // nil while polling
 	wsNet     net.Conn
 	probing   *websocket.Conn // an upgrade in progress
+	upgrading bool            // the probe was answered; polling pauses
 	out       []*wireMsg
 	spare     []*wireMsg
 	outBytes  int
@@ -76,6 +80,7 @@ type conn struct {
 func newConn(s *Server, hs *handshakeInfo) *conn {
 	c := &conn{srv: s, id: newID(), hs: hs}
 	c.client = newClient(s, c)
+	c.flush = c.flushWebSocket
 	return c
 }
 
@@ -166,7 +171,7 @@ func (c *conn) kickLocked() {
 	if c.ws != nil {
 		if !c.writing {
 			c.writing = true
-			if !c.srv.routines.Go(c.flushWebSocket) {
+			if !c.srv.routines.Go(c.flush) {
 				c.writing = false
 			}
 		}
@@ -212,7 +217,7 @@ func (c *conn) closeGracefully(reason string) {
 	if c.ws != nil {
 		if !c.writing {
 			c.writing = true
-			if !c.srv.routines.Go(c.flushWebSocket) {
+			if !c.srv.routines.Go(c.flush) {
 				c.writing = false
 				c.mu.Unlock()
 				c.finish(reason)
@@ -232,6 +237,11 @@ func (c *conn) closeGracefully(reason string) {
 		}
 	}
 	c.mu.Unlock()
+	if !wake && c.srv.closed.Load() {
+		// A server shutting down answers no more polls: nobody can fetch it.
+		c.finish(reason)
+		return
+	}
 	if !wake {
 		// No GET waiting: give the client one ping timeout to fetch it.
 		c.mu.Lock()
@@ -293,8 +303,12 @@ func (c *conn) onPacket(typ byte, data []byte, binary bool) bool {
 	case eioClose:
 		c.finish("transport close")
 		return false
-	case eioPing, eioNoop, eioUpgrade:
-		// A v4 client does not ping outside a probe; ignore as engine.io does.
+	case eioPing:
+		// engine.io 6: "invalid heartbeat direction" (v4 servers ping).
+		c.finish("transport error")
+		return false
+	case eioOpen, eioNoop, eioUpgrade:
+		// Ignored, as engine.io does.
 	default:
 		c.finish("parse error")
 		return false

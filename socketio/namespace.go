@@ -222,7 +222,9 @@ func (n *Namespace) Except(rooms ...string) *BroadcastOperator {
 func (n *Namespace) Local() *BroadcastOperator { return n.newOperator().Local() }
 
 // Emit broadcasts to every socket of the namespace.
-func (n *Namespace) Emit(event string, args ...any) error { return n.newOperator().Emit(event, args...) }
+func (n *Namespace) Emit(event string, args ...any) error {
+	return n.newOperator().Emit(event, args...)
+}
 
 // FetchSockets returns every socket of the namespace across the cluster.
 func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {

@@ -140,7 +140,7 @@ func decodePacket(s []byte) (p Packet, attachments int, err error) {
 			return p, 0, errIllegalAttachments
 		}
 		n, perr := strconv.Atoi(string(s[start:i]))
-		if perr != nil || n < 0 || n > maxAttachments {
+		if perr != nil || n < 1 || n > maxAttachments { // socket.io-parser 4.2.7: n >= 1
 			return p, 0, errIllegalAttachments
 		}
 		attachments = n
@@ -297,6 +297,9 @@ func splitArray(data []byte) ([]json.RawMessage, error) {
 			depth--
 		case ',':
 			if depth == 0 {
+				if start < 0 { // an empty element: not JSON, and must not panic
+					return nil, errInvalidPayload
+				}
 				out = append(out, json.RawMessage(bytes.TrimSpace(data[start:i])))
 				start = -1
 				continue

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"time"
 )
+
+// upgradeNoopDelay is how long a GET waits during an upgrade before it is
+// answered with a noop (engine.io's check interval).
+const upgradeNoopDelay = 100 * time.Millisecond
 
 // handlePoll answers a long-polling GET with everything queued, waiting for
 // the queue to fill when it is empty.
@@ -23,20 +28,31 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 		writeEIOError(w, errCodeUnknownSID, "")
 		return
 	}
-	if len(c.out) == 0 && c.probing == nil {
+	if len(c.out) == 0 {
 		if c.pollWake == nil {
 			c.pollWake = make(chan struct{}, 1)
 		}
 		c.polling = true
 		wake := c.pollWake
+		var noop <-chan time.Time
+		if c.upgrading {
+			// The probe was answered: as engine.io, release the poll with a
+			// noop soon so the client can pause polling, but not at once, or
+			// a client that does not pause would poll in a tight loop.
+			t := time.NewTimer(upgradeNoopDelay)
+			defer t.Stop()
+			noop = t.C
+		}
 		c.mu.Unlock()
 		select {
 		case <-wake:
+		case <-noop:
 		case <-r.Context().Done():
 			c.mu.Lock()
 			c.polling = false
 			c.mu.Unlock()
-			c.finish("transport close")
+			// engine.io: "poll connection closed prematurely".
+			c.finish("transport error")
 			return
 		}
 		c.mu.Lock()
@@ -51,6 +67,18 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 	batch := c.takeLocked()
 	closing := c.state == stateClosing
 	closed := c.state == stateClosed
+	if n := len(batch); closing && n > 1 && len(batch[n-1].text) == 1 && batch[n-1].text[0] == eioClose {
+		// As engine.io, send the close packet in a later response than the
+		// packets queued before it: socket.io-client handles a payload's
+		// messages a tick after its close packet, so a DISCONNECT sent along
+		// would be lost and the client would see "transport close".
+		c.out = append(c.out, batch[n-1])
+		batch = batch[:n-1]
+		closing = false
+		if c.closeTO == nil {
+			c.closeTO = time.AfterFunc(c.srv.opts.PingTimeout, func() { c.finish("") })
+		}
+	}
 	c.mu.Unlock()
 
 	var body bytes.Buffer

@@ -22,7 +22,7 @@ type Server struct {
 	opts     Options
 	upgrader websocket.Upgrader
 	encoders encoderPool
-	wsPool   sync.Pool // [][]byte scratch for vectored writes
+	wsPool   sync.Pool // *net.Buffers scratch for vectored writes
 	routines *group
 
 	pingMsg *wireMsg
@@ -185,15 +185,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeEIOError(w, errCodeBadRequest, "")
 		return
 	}
-	if q.Get("EIO") != "4" {
-		writeEIOError(w, errCodeUnsupportedVersion, "")
-		return
-	}
+	// Node's verify() runs allowRequest before handshake() checks the version.
 	if s.opts.AllowRequest != nil {
 		if err := s.opts.AllowRequest(r); err != nil {
 			writeEIOError(w, errCodeForbidden, err.Error())
 			return
 		}
+	}
+	if q.Get("EIO") != "4" {
+		writeEIOError(w, errCodeUnsupportedVersion, "")
+		return
 	}
 	s.handshake(transport, w, r)
 }

@@ -320,8 +320,10 @@ func (s *Socket) Disconnect(closeConn bool) {
 	if !connected {
 		return
 	}
-	s.client.sendPacket(&Packet{Type: PacketDisconnect, Nsp: s.nsp.name, ID: -1})
+	// Closed before the packet goes out, as Node does both at once: a client
+	// that closes its transport on reading it must not change the reason.
 	s.onClose("server namespace disconnect")
+	s.client.sendPacket(&Packet{Type: PacketDisconnect, Nsp: s.nsp.name, ID: -1})
 }
 
 // queueEvent hands an event to the socket's handler goroutine, waiting while
@@ -445,6 +447,7 @@ func (s *Socket) runConnect() {
 	}
 	s.connected = true
 	s.mu.Unlock()
+	s.client.joined()
 	s.nsp.add(s)
 	data, _ := json.Marshal(struct {
 		SID string `json:"sid"`
@@ -485,7 +488,16 @@ func (s *Socket) isClosed() bool {
 // onClose ends the socket once: pending acks fail, the context is cancelled,
 // broadcasts stop reaching it, then (on the handler goroutine, after the event
 // being handled) the disconnect handlers run and it leaves its rooms.
-func (s *Socket) onClose(reason string) {
+func (s *Socket) onClose(reason string) { s.closeSocket(reason, false) }
+
+// onClientDisconnect handles the client's DISCONNECT at once, as Node does,
+// so that a transport close right behind it (the client's last namespace)
+// does not change the reason and a handler blocked on an ack is released;
+// unlike other closes, the events the client sent before it still run,
+// before the disconnect handlers.
+func (s *Socket) onClientDisconnect() { s.closeSocket("client namespace disconnect", true) }
+
+func (s *Socket) closeSocket(reason string, keepQueued bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -504,9 +516,11 @@ func (s *Socket) onClose(reason string) {
 		close(s.space)
 		s.space = nil
 	}
-	// Events not yet handled are dropped: their sender is gone.
-	clear(s.inbox)
-	s.inbox = s.inbox[:0]
+	if !keepQueued || !wasConnected {
+		// Events not yet handled are dropped: their sender is gone.
+		clear(s.inbox)
+		s.inbox = s.inbox[:0]
+	}
 	s.mu.Unlock()
 	for _, fn := range acks {
 		fn(Args{}, false)

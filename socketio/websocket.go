@@ -94,14 +94,15 @@ func (c *conn) flushWebSocket() {
 		nc := c.wsNet
 		c.mu.Unlock()
 
-		bufs := c.srv.getIOV(2 * len(batch))
+		iov := c.srv.getIOV(2 * len(batch))
 		for _, m := range batch {
-			bufs = append(bufs, m.wsHeader(), m.wsPayload())
+			*iov = append(*iov, m.wsHeader(), m.wsPayload())
 		}
 		_ = nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-		nb := net.Buffers(bufs)
-		_, err := nb.WriteTo(nc)
-		c.srv.putIOV(bufs)
+		bufs := *iov
+		_, err := iov.WriteTo(nc) // consumes *iov
+		*iov = bufs
+		c.srv.putIOV(iov)
 		c.giveBack(batch)
 		if err != nil {
 			c.mu.Lock()
@@ -113,21 +114,26 @@ func (c *conn) flushWebSocket() {
 	}
 }
 
-func (s *Server) getIOV(n int) [][]byte {
-	if p, ok := s.wsPool.Get().(*[][]byte); ok && cap(*p) >= n {
-		return (*p)[:0]
+// getIOV returns an empty pooled vector with room for n buffers. The pool
+// holds pointers so that neither Put nor WriteTo allocates.
+func (s *Server) getIOV(n int) *net.Buffers {
+	p, _ := s.wsPool.Get().(*net.Buffers)
+	if p == nil {
+		p = new(net.Buffers)
 	}
-	return make([][]byte, 0, n)
+	if cap(*p) < n {
+		*p = make(net.Buffers, 0, n)
+	}
+	return p
 }
 
-func (s *Server) putIOV(b [][]byte) {
-	if cap(b) > 4096 {
+func (s *Server) putIOV(p *net.Buffers) {
+	if cap(*p) > 4096 {
 		return
 	}
-	b = b[:cap(b)]
-	clear(b)
-	b = b[:0]
-	s.wsPool.Put(&b)
+	clear((*p)[:cap(*p)])
+	*p = (*p)[:0]
+	s.wsPool.Put(p)
 }
 
 // upgradeConn runs the polling→websocket upgrade of engine.io: the client
@@ -168,6 +174,7 @@ func (c *conn) abortProbe(ws *websocket.Conn) {
 	c.mu.Lock()
 	if c.probing == ws {
 		c.probing = nil
+		c.upgrading = false
 	}
 	c.mu.Unlock()
 	_ = ws.Close()
@@ -187,8 +194,12 @@ func (c *conn) probe(ws *websocket.Conn) {
 				c.abortProbe(ws)
 				return
 			}
-			// Release a waiting GET so the client can pause polling.
+			// Release a waiting GET so the client can pause polling; until
+			// the upgrade ends, GETs return at once.
 			c.mu.Lock()
+			if c.probing == ws {
+				c.upgrading = true
+			}
 			if c.polling {
 				select {
 				case c.pollWake <- struct{}{}:
@@ -197,6 +208,7 @@ func (c *conn) probe(ws *websocket.Conn) {
 			}
 			c.mu.Unlock()
 		case "5":
+			c.prepareWebSocket(ws)
 			c.mu.Lock()
 			if c.probing != ws || c.state != stateOpen {
 				c.mu.Unlock()
@@ -204,18 +216,18 @@ func (c *conn) probe(ws *websocket.Conn) {
 				return
 			}
 			c.probing = nil
+			c.upgrading = false
 			c.upgradeTO.Stop()
+			// Switch in one step: a GET woken here sees the websocket and
+			// leaves the queue to it.
+			c.ws = ws
+			c.wsNet = ws.NetConn()
 			if c.polling {
 				select {
 				case c.pollWake <- struct{}{}:
 				default:
 				}
 			}
-			c.mu.Unlock()
-			c.prepareWebSocket(ws)
-			c.mu.Lock()
-			c.ws = ws
-			c.wsNet = ws.NetConn()
 			c.kickLocked()
 			c.mu.Unlock()
 			c.readWebSocket(ws)

@@ -1,0 +1,243 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/luckystack/luckystack-go"
+	"github.com/luckystack/luckystack-go/events"
+)
+
+// Translator produces the message of an error envelope in lang. Without
+// one the message is the error code, which the browser client translates
+// itself.
+type Translator func(lang, code string, params []events.ErrorParam) string
+
+// Options configures [New]. The zero value is a working module: strict
+// validation, no timeout, 16 requests in flight per socket, and the
+// original's rate limits in memory.
+type Options struct {
+	// MaxInFlight bounds the socket requests one client may have running at
+	// once; beyond it a request is answered at once with
+	// [CodeTooManyInFlight] (429) rather than queued, so a flooding client
+	// holds no memory. Zero means 16; negative means no bound.
+	MaxInFlight int
+	// Timeout bounds every handler whose route sets none. Zero means no
+	// timeout (the original's default). An expired handler's context is
+	// cancelled and the caller gets api.timeout (504).
+	Timeout time.Duration
+	// RateLimit configures the rate limits.
+	RateLimit RateLimitOptions
+	// ErrorFormatter reshapes error envelopes of routes without their own.
+	// Nil formats nothing.
+	ErrorFormatter ErrorFormatter
+	// Translate produces error messages. Nil means message = error code.
+	Translate Translator
+	// StreamParam is the query parameter that asks for server-sent events
+	// over HTTP (value "true" or "1"); it is removed from the data. Zero
+	// means "stream".
+	StreamParam string
+}
+
+// RateLimitOptions configures rate limiting (luckystack-wire.md §13.3):
+// a per-route bucket per caller, then a global bucket per IP.
+type RateLimitOptions struct {
+	// Disabled turns rate limiting off.
+	Disabled bool
+	// DefaultAPILimit is the per-route limit of routes that set none. Zero
+	// means 60; negative means routes are unlimited unless they set one.
+	DefaultAPILimit int
+	// DefaultIPLimit is the global per-IP limit over all routes. Zero means
+	// 100; negative turns the global bucket off.
+	DefaultIPLimit int
+	// Window is the fixed window. Zero means one minute.
+	Window time.Duration
+	// Store counts hits. Nil means in memory (per instance); use
+	// [NewRedisStore] to share limits across instances.
+	Store Store
+	// OnStoreError applies when Store fails. Zero means FallbackToMemory.
+	OnStoreError StoreErrorPolicy
+	// Identity names the caller of a per-route bucket. Nil, or an empty
+	// scope, means ("user", user id) for sessions and ("ip", address)
+	// otherwise.
+	Identity func(req *Request) (scope, id string)
+	// SkipLoopback exempts loopback addresses from the global IP bucket
+	// (development behind a local proxy). Default false.
+	SkipLoopback bool
+}
+
+// Module is the API feature: typed request/response routes over the
+// socket (apiRequest) and HTTP (/api/...). Create it with [New], register
+// routes with [Register], and pass it in luckystack.Options.Modules. A
+// module belongs to one server.
+type Module struct {
+	opts     Options
+	problems []string
+	limiter  *Limiter
+
+	regMu  sync.Mutex // serialises route registrations
+	routes atomic.Pointer[map[string]*entry]
+
+	srv    atomic.Pointer[luckystack.Server]
+	pool   atomic.Pointer[workerPool]
+	closed atomic.Bool
+
+	flightsMu sync.Mutex // Protects following.
+	flights   map[string]*clientFlights
+}
+
+var (
+	_ luckystack.Module   = (*Module)(nil)
+	_ luckystack.Verifier = (*Module)(nil)
+	_ luckystack.Closer   = (*Module)(nil)
+)
+
+// New returns a module with opts; zero fields take their defaults. Invalid
+// values are reported by Verify at bootstrap, all at once.
+func New(opts Options) *Module {
+	m := &Module{flights: map[string]*clientFlights{}}
+	if opts.MaxInFlight == 0 {
+		opts.MaxInFlight = 16
+	}
+	if opts.Timeout < 0 {
+		m.problems = append(m.problems, fmt.Sprintf("Timeout %v is negative", opts.Timeout))
+		opts.Timeout = 0
+	}
+	rl := &opts.RateLimit
+	if rl.DefaultAPILimit == 0 {
+		rl.DefaultAPILimit = 60
+	}
+	if rl.DefaultIPLimit == 0 {
+		rl.DefaultIPLimit = 100
+	}
+	if rl.Window == 0 {
+		rl.Window = time.Minute
+	}
+	if rl.Window < 0 {
+		m.problems = append(m.problems, fmt.Sprintf("RateLimit.Window %v is negative", rl.Window))
+		rl.Window = time.Minute
+	}
+	if rl.OnStoreError != FallbackToMemory && rl.OnStoreError != DenyOnStoreError {
+		m.problems = append(m.problems, fmt.Sprintf("RateLimit.OnStoreError %d is unknown", int(rl.OnStoreError)))
+	}
+	if opts.StreamParam == "" {
+		opts.StreamParam = "stream"
+	}
+	m.opts = opts
+	m.limiter = NewLimiter(LimiterOptions{Store: rl.Store, OnStoreError: rl.OnStoreError})
+	empty := map[string]*entry{}
+	m.routes.Store(&empty)
+	return m
+}
+
+// Name implements luckystack.Module.
+func (m *Module) Name() string { return "api" }
+
+// Verify implements luckystack.Verifier: it reports invalid options.
+func (m *Module) Verify(*luckystack.Server) []string { return m.problems }
+
+// Install implements luckystack.Module: it handles apiRequest and
+// apiCancel on the socket and /api/ over HTTP.
+func (m *Module) Install(s *luckystack.Server) error {
+	if !m.srv.CompareAndSwap(nil, s) && m.srv.Load() != s {
+		return errors.New("api: module already installed on another server")
+	}
+	if m.pool.Load() == nil {
+		m.pool.Store(newWorkerPool(s))
+	}
+	s.HandleSocketEvent(string(events.NameAPIRequest), m.onAPIRequest)
+	s.HandleSocketEvent(string(events.NameAPICancel), m.onAPICancel)
+	s.HandleAPI(http.HandlerFunc(m.serveHTTP))
+	return nil
+}
+
+// Close implements luckystack.Closer. Requests still running were cancelled
+// when the server stopped its goroutines; Close only refuses new ones. The
+// rate-limit store's client belongs to the caller and stays open.
+func (m *Module) Close(context.Context) error {
+	m.closed.Store(true)
+	return nil
+}
+
+// Limiter returns the module's rate limiter, so other modules (sync) can
+// count in the same store.
+func (m *Module) Limiter() *Limiter { return m.limiter }
+
+// server returns the server the module is installed on (nil before).
+func (m *Module) server() *luckystack.Server { return m.srv.Load() }
+
+// clientFlights are the running socket requests of one client, by index,
+// so that apiCancel finds them and MaxInFlight can be enforced.
+type clientFlights struct {
+	n       int
+	byIndex map[int]*flight
+}
+
+type flight struct{ cancel context.CancelCauseFunc }
+
+// acquire reserves a slot for request index of socket sid. A reused index
+// takes over the cancel registration (the browser never reuses one).
+func (m *Module) acquire(sid string, index int, f *flight) bool {
+	m.flightsMu.Lock()
+	defer m.flightsMu.Unlock()
+	cf := m.flights[sid]
+	if cf == nil {
+		cf = &clientFlights{byIndex: map[int]*flight{}}
+		m.flights[sid] = cf
+	}
+	if m.opts.MaxInFlight > 0 && cf.n >= m.opts.MaxInFlight {
+		return false
+	}
+	cf.n++
+	cf.byIndex[index] = f
+	return true
+}
+
+// release frees the slot; the client's entry goes with its last request,
+// so disconnected clients leave nothing behind.
+func (m *Module) release(sid string, index int, f *flight) {
+	m.flightsMu.Lock()
+	defer m.flightsMu.Unlock()
+	cf := m.flights[sid]
+	if cf == nil {
+		return
+	}
+	cf.n--
+	if cf.byIndex[index] == f {
+		delete(cf.byIndex, index)
+	}
+	if cf.n <= 0 {
+		delete(m.flights, sid)
+	}
+}
+
+// cancelFlight aborts request index of socket sid, if running.
+func (m *Module) cancelFlight(sid string, index int) bool {
+	m.flightsMu.Lock()
+	var f *flight
+	if cf := m.flights[sid]; cf != nil {
+		f = cf.byIndex[index]
+	}
+	m.flightsMu.Unlock()
+	if f == nil {
+		return false
+	}
+	f.cancel(ErrCanceled)
+	return true
+}
+
+// onAPICancel handles apiCancel {responseIndex} (a number or a decimal
+// string). Unknown indexes are ignored; there is no reply.
+func (m *Module) onAPICancel(_ context.Context, c *luckystack.Client, payload json.RawMessage) {
+	var msg events.APICancel
+	if json.Unmarshal(payload, &msg) != nil || !msg.ResponseIndex.Valid {
+		return
+	}
+	m.cancelFlight(c.ID(), msg.ResponseIndex.Value)
+}

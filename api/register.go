@@ -1,0 +1,224 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Validation is a route's input validation mode. The zero value is
+// [ValidationStrict], so a route is strict unless it says otherwise.
+type Validation int
+
+const (
+	// ValidationStrict refuses unknown fields and wrong types, and calls the
+	// input's Validate() error method when it has one.
+	ValidationStrict Validation = iota
+	// ValidationRelaxed ignores unknown fields and skips Validate; wrong
+	// types are still refused, because the input must decode into the
+	// handler's Go type.
+	ValidationRelaxed
+	// ValidationSkip refuses nothing: unknown fields are ignored and fields
+	// of the wrong type keep their zero value.
+	ValidationSkip
+)
+
+// String returns "strict", "relaxed" or "skip".
+func (v Validation) String() string {
+	switch v {
+	case ValidationStrict:
+		return "strict"
+	case ValidationRelaxed:
+		return "relaxed"
+	case ValidationSkip:
+		return "skip"
+	}
+	return fmt.Sprintf("Validation(%d)", int(v))
+}
+
+// NoRateLimit as [Route].RateLimit exempts a route from its per-route
+// bucket (the global per-IP bucket still applies).
+const NoRateLimit = -1
+
+// HandlerFunc handles one typed request. Returning an *[Error] answers its
+// code; any other error answers api.internalServerError (500). The output
+// must encode as a JSON object; its fields are spread onto the success
+// envelope next to status and httpStatus (an "httpStatus" field sets the
+// reply's status). The context ends when the client cancels, disconnects or
+// the timeout expires.
+type HandlerFunc[In, Out any] func(ctx context.Context, req *Request, in In) (Out, error)
+
+// ErrorFormatter reshapes an error envelope before it is sent (never a
+// success one). It returns the object to send instead; an error, or a value
+// that is not a JSON object, keeps the unformatted envelope.
+type ErrorFormatter func(env *Envelope, info FormatInfo) (any, error)
+
+// FormatInfo tells an [ErrorFormatter] where the error came from.
+type FormatInfo struct {
+	// RouteName is the canonical route key, or "api/unknown".
+	RouteName string
+	// Transport tells how the request arrived.
+	Transport Transport
+	// Request is nil for errors raised before the route was known.
+	Request *Request
+}
+
+// Route is one API route: its handler and policies.
+type Route[In, Out any] struct {
+	// Handler runs the route. Required.
+	Handler HandlerFunc[In, Out]
+	// Auth is the access rule. The zero value admits everybody.
+	Auth Auth
+	// RateLimit is the per-route bucket's limit per window. Zero means the
+	// module default; [NoRateLimit] exempts the route.
+	RateLimit int
+	// Method is the HTTP method the route answers ("GET", "POST", "PUT" or
+	// "DELETE"). Zero means inferred from the route name ([InferMethod]).
+	Method string
+	// Validation is the input validation mode. Zero means strict.
+	Validation Validation
+	// Timeout bounds the handler. Zero means the module's
+	// [Options].Timeout; negative means none even when the module has one.
+	// It never applies to HTTP server-sent-event requests.
+	Timeout time.Duration
+	// ErrorFormatter reshapes this route's error envelopes. Nil means the
+	// module's [Options].ErrorFormatter.
+	ErrorFormatter ErrorFormatter
+}
+
+// entry is a registered route with its types erased, so that one registry
+// holds routes of every In and Out.
+type entry struct {
+	key, service, route string
+	version             int
+
+	auth       Auth
+	rateLimit  int
+	method     string
+	validation Validation
+	timeout    time.Duration
+	formatter  ErrorFormatter
+
+	// decode turns the raw input object into an In (boxed); the error's
+	// text is the detail for PostAPIValidate.
+	decode func(raw json.RawMessage, mode Validation) (any, error)
+	// call runs the handler on a decoded In and returns its Out (boxed).
+	call func(ctx context.Context, req *Request, in any) (any, error)
+}
+
+// Register adds a route to m under name: "<service>/<route...>/v<N>", with
+// or without the leading "api/", or "<route>/v<N>" for service "system".
+// It refuses an invalid name, a nil handler, an unknown method or
+// validation mode, a malformed auth predicate, and a key already present
+// ([ErrDuplicateRoute]). Safe to call while serving.
+//
+// It is a function because Go methods cannot have type parameters.
+func Register[In, Out any](m *Module, name string, r Route[In, Out]) error {
+	if m == nil {
+		return errors.New("api: Register on a nil module")
+	}
+	if r.Handler == nil {
+		return fmt.Errorf("api: route %q has no handler", name)
+	}
+	key, service, route, version, err := parseRegistrationName("api", name)
+	if err != nil {
+		return err
+	}
+	e := &entry{
+		key: key, service: service, route: route, version: version,
+		rateLimit: r.RateLimit, validation: r.Validation,
+		timeout: r.Timeout, formatter: r.ErrorFormatter,
+	}
+	e.method = strings.ToUpper(r.Method)
+	switch e.method {
+	case "":
+		e.method = InferMethod(route)
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete:
+	default:
+		return fmt.Errorf("api: route %q: method %q is not GET, POST, PUT or DELETE", key, r.Method)
+	}
+	if r.Validation < ValidationStrict || r.Validation > ValidationSkip {
+		return fmt.Errorf("api: route %q: unknown validation mode %d", key, int(r.Validation))
+	}
+	if r.RateLimit < NoRateLimit {
+		return fmt.Errorf("api: route %q: rate limit %d is negative", key, r.RateLimit)
+	}
+	e.auth.Login = r.Auth.Login
+	for _, p := range r.Auth.Additional {
+		cp, err := p.compile()
+		if err != nil {
+			return fmt.Errorf("api: route %q: %w", key, err)
+		}
+		e.auth.Additional = append(e.auth.Additional, cp)
+	}
+	h := r.Handler
+	e.decode = func(raw json.RawMessage, mode Validation) (any, error) {
+		in, err := decodeInput[In](raw, mode)
+		return in, err
+	}
+	e.call = func(ctx context.Context, req *Request, in any) (any, error) {
+		v, _ := in.(In) // decode produced it; the zero In for a nil interface
+		return h(ctx, req, v)
+	}
+	return m.add(e)
+}
+
+// validator is the optional self-check of an input type.
+type validator interface{ Validate() error }
+
+// decodeInput decodes raw into an In according to mode.
+func decodeInput[In any](raw json.RawMessage, mode Validation) (In, error) {
+	var in In
+	if mode == ValidationSkip {
+		// Type mismatches leave zero values and the other fields decoded;
+		// the data is a valid object, so nothing else can fail.
+		_ = json.Unmarshal(raw, &in)
+		return in, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if mode == ValidationStrict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(&in); err != nil {
+		return in, err
+	}
+	if mode == ValidationStrict {
+		// Decoding an object always allocates a pointer In, so a Validate
+		// with a pointer receiver never sees nil here.
+		if v, ok := any(in).(validator); ok {
+			return in, v.Validate()
+		}
+		if v, ok := any(&in).(validator); ok {
+			return in, v.Validate()
+		}
+	}
+	return in, nil
+}
+
+// add stores e unless its key is taken. The registry is copy-on-write so
+// the request path reads it with one atomic load.
+func (m *Module) add(e *entry) error {
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	cur := *m.routes.Load()
+	if _, dup := cur[e.key]; dup {
+		return fmt.Errorf("%w: %s", ErrDuplicateRoute, e.key)
+	}
+	next := make(map[string]*entry, len(cur)+1)
+	maps.Copy(next, cur)
+	next[e.key] = e
+	m.routes.Store(&next)
+	return nil
+}
+
+func (m *Module) lookup(key string) *entry { return (*m.routes.Load())[key] }
+
+// Routes returns the registered route keys, sorted.
+func (m *Module) Routes() []string { return slices.Sorted(maps.Keys(*m.routes.Load())) }

@@ -1,0 +1,215 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/luckystack/luckystack-go"
+	"github.com/luckystack/luckystack-go/events"
+)
+
+// apiMessage is the apiRequest payload with its fields left raw, so that a
+// wrongly typed field is a pipeline error rather than a decode failure.
+type apiMessage struct {
+	Name          json.RawMessage `json:"name"`
+	Data          json.RawMessage `json:"data"`
+	ResponseIndex json.RawMessage `json:"responseIndex"`
+}
+
+// successLogout is the reply of the system/logout shortcut.
+var successLogout = json.RawMessage(`{"status":"success","httpStatus":200,"result":true}`)
+
+// onAPIRequest runs on the client's event loop, where events of one client
+// are handled one at a time. It only reserves an in-flight slot and hands
+// the request to a goroutine owned by the server, so a slow handler never
+// delays the client's next event (an apiCancel above all).
+func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload json.RawMessage) {
+	srv := m.server()
+	if srv == nil || m.closed.Load() || !events.IsObject(payload) {
+		return
+	}
+	if cl.Context().Err() != nil {
+		// Sent just before the client left: nobody would read the reply.
+		return
+	}
+	var msg apiMessage
+	if json.Unmarshal(payload, &msg) != nil {
+		return
+	}
+	var name string
+	nameOK := json.Unmarshal(msg.Name, &name) == nil
+	var ri events.ResponseIndex
+	if len(msg.ResponseIndex) > 0 {
+		_ = json.Unmarshal(msg.ResponseIndex, &ri)
+	}
+	if !ri.Valid {
+		// Nothing can be answered without an index; the first hook still
+		// sees the message, as in the original, and it is dropped.
+		m.preSocketMessage(cl.Context(), cl, cl.IP(), name)
+		return
+	}
+	idx, sid := ri.Value, cl.ID()
+	ctx, cancel := context.WithCancelCause(cl.Context())
+	f := &flight{cancel: cancel}
+	if !m.acquire(sid, idx, f) {
+		cancel(nil)
+		c := m.socketCall(cl, idx, msg.Data)
+		if nameOK {
+			if key, _, _, _, err := ParseRouteName("api", name); err == nil {
+				c.req.RouteName = key
+			}
+		}
+		m.respond(cl.Context(), c, m.errEnv(c.req, events.ErrorEnvelope{ErrorCode: CodeTooManyInFlight, HTTPStatus: http.StatusTooManyRequests}, http.StatusTooManyRequests))
+		return
+	}
+	started := m.pool.Load().submit(func(sctx context.Context) {
+		stop := context.AfterFunc(sctx, func() { cancel(context.Canceled) })
+		defer func() {
+			stop()
+			cancel(nil)
+			m.release(sid, idx, f)
+		}()
+		m.serveSocket(ctx, cl, idx, nameOK, name, msg.Data)
+	})
+	if !started {
+		cancel(nil)
+		m.release(sid, idx, f)
+	}
+}
+
+// socketCall prepares a call whose replies go to apiResponse-<idx> and
+// whose stream chunks go to apiStream-<idx>.
+func (m *Module) socketCall(cl *luckystack.Client, idx int, data json.RawMessage) *call {
+	req := &Request{
+		RouteName: unknownRoute, Transport: TransportSocket, Token: cl.Token(),
+		IP: cl.IP(), Locale: cl.Locale(), Data: data, Client: cl,
+	}
+	out := &output{canStream: true}
+	out.send = func(b json.RawMessage) error { return cl.Emit(events.APIStream(idx), b) }
+	req.out = out
+	c := &call{m: m, req: req}
+	c.deliver = func(env *Envelope) {
+		if out.close() {
+			_ = cl.Emit(events.APIResponse(idx), env.bytes())
+		}
+	}
+	return c
+}
+
+func (m *Module) preSocketMessage(ctx context.Context, cl *luckystack.Client, ip, name string) *luckystack.Stop {
+	srv := m.server()
+	if !hooked(srv, PreSocketMessage) {
+		return nil
+	}
+	return luckystack.DispatchHook(ctx, srv, PreSocketMessage, &SocketMessageEvent{
+		Channel: "api", SocketID: cl.ID(), IP: ip, Authenticated: cl.Token() != "", RouteName: name, Client: cl,
+	})
+}
+
+// serveSocket is the socket pipeline (luckystack-wire.md §3.3) from the
+// first hook to the reply. It runs on a goroutine owned by the server; ctx
+// ends on apiCancel, disconnect or Shutdown.
+func (m *Module) serveSocket(ctx context.Context, cl *luckystack.Client, idx int, nameOK bool, name string, data json.RawMessage) {
+	c := m.socketCall(cl, idx, data)
+	req := c.req
+	defer func() {
+		if r := recover(); r != nil {
+			m.server().Logger().Error("api: socket pipeline panicked", "route", req.RouteName, "panic", r, "stack", string(debug.Stack()))
+			if req.out.close() {
+				_ = cl.Emit(events.APIResponse(idx), bareError(events.CodeAPIServerExecutionFailed, http.StatusInternalServerError))
+			}
+		}
+		// Nothing may reach apiStream-<i> once this pipeline is over, even
+		// when it ended without a reply (cancelled).
+		req.out.close()
+		if c.wait != nil {
+			c.wait()
+		}
+	}()
+	if stop := m.preSocketMessage(ctx, cl, req.IP, name); stop != nil {
+		status := stop.HTTPStatus
+		if status < 100 || status > 599 {
+			status = events.DefaultStopStatus
+		}
+		if req.out.close() {
+			_ = cl.Emit(events.APIResponse(idx), bareError(stop.ErrorCode, status))
+		}
+		return
+	}
+	sess, err := cl.Session(ctx)
+	if err != nil {
+		m.server().Logger().Warn("api: session read failed", "err", err)
+	}
+	req.Session = sess
+	if !nameOK || name == "" || !events.IsObject(data) {
+		m.respond(ctx, c, m.fail(req, events.CodeAPIInvalidRequest))
+		return
+	}
+	key, service, route, version, err := ParseRouteName("api", name)
+	if err != nil {
+		m.respond(ctx, c, m.fail(req, events.CodeRoutingInvalidServiceRouteName, events.ErrorParam{Key: "name", Value: name}))
+		return
+	}
+	req.RouteName, req.Service, req.Route, req.Version = key, service, route, version
+	if service == "system" && route == "logout" {
+		m.logout(ctx, c)
+		return
+	}
+	e := m.lookup(key)
+	if e == nil {
+		m.respond(ctx, c, m.fail(req, events.CodeAPINotFound, events.ErrorParam{Key: "name", Value: name}))
+		return
+	}
+	c.e = e
+	if env := m.run(ctx, c); env != nil {
+		m.respond(ctx, c, env)
+	}
+}
+
+// logout is the system/logout shortcut of the socket transport (any
+// version; a registered route of that name only serves HTTP). The reply is
+// sent before the session's sockets are told "logout" and disconnected,
+// because this socket is one of them and would never see it otherwise.
+func (m *Module) logout(ctx context.Context, c *call) {
+	srv, req, cl := m.server(), c.req, c.req.Client
+	if env := m.checkIPLimit(ctx, req); env != nil {
+		m.respond(ctx, c, env)
+		return
+	}
+	// Our own socket's disconnect cancels ctx halfway; finish regardless.
+	ctx = context.WithoutCancel(ctx)
+	logoutEvent := string(events.NameLogout)
+	if req.Token == "" {
+		m.respond(ctx, c, newEnvelope(successLogout, events.StatusSuccess, http.StatusOK))
+		_ = cl.Emit(logoutEvent, string(events.LogoutSuccess))
+		return
+	}
+	ev := &LogoutEvent{UserID: req.UserID(), Token: req.Token}
+	if stop := luckystack.DispatchHook(ctx, srv, PreLogout, ev); stop != nil {
+		_ = cl.Emit(logoutEvent, string(events.LogoutError))
+		m.respond(ctx, c, m.stopEnv(req, stop))
+		return
+	}
+	if err := srv.Sessions().Delete(ctx, req.Token); err != nil {
+		srv.Logger().Warn("api: logout: delete session", "err", err)
+		_ = cl.Emit(logoutEvent, string(events.LogoutError))
+		m.respond(ctx, c, m.fail(req, events.CodeAPIInternalServerError))
+		return
+	}
+	inRoom := cl.InRoom(luckystack.SessionRoom(req.Token))
+	m.respond(ctx, c, newEnvelope(successLogout, events.StatusSuccess, http.StatusOK))
+	// DeleteSession tells every socket of the session, on every instance,
+	// and disconnects them; the session is already gone, so this repeats
+	// the delete harmlessly.
+	if err := srv.DeleteSession(ctx, req.Token); err != nil {
+		srv.Logger().Warn("api: logout: notify session sockets", "err", err)
+	}
+	if !inRoom {
+		// The session resolved after this socket connected, so it is not in
+		// the session's room and DeleteSession did not reach it.
+		_ = cl.Emit(logoutEvent, string(events.LogoutSuccess))
+	}
+	luckystack.DispatchHook(ctx, srv, PostLogout, ev)
+}
