@@ -51,9 +51,8 @@ func run(args []string) error {
 		return err
 	}
 	defer closeStores()
-	if stores.sessions != nil {
-		opts.Sessions = stores.sessions
-	}
+	opts.Sessions = stores.sessions
+	opts.Adapter = stores.adapter
 	srv, err := luckystack.NewServer(opts)
 	if err != nil {
 		return err

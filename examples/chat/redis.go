@@ -1,17 +1,48 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/luckystack/luckystack-go"
+	"github.com/luckystack/luckystack-go/redisadapter"
+	"github.com/luckystack/luckystack-go/socketio"
 )
 
 type redisStores struct {
 	sessions luckystack.SessionStore
+	adapter  func(*socketio.Namespace) socketio.Adapter
 }
 
-// redisFromEnv connects to REDIS_URL when it is set; the example runs in
-// memory otherwise.
+// redisFromEnv uses REDIS_URL, when set, for sessions and for the Socket.IO
+// adapter, so several instances sharing it form one cluster. Without it the
+// example runs in memory.
 func redisFromEnv(log *slog.Logger) (redisStores, func(), error) {
-	return redisStores{}, func() {}, nil
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		return redisStores{}, func() {}, nil
+	}
+	ro, err := redis.ParseURL(url)
+	if err != nil {
+		return redisStores{}, nil, err
+	}
+	rc := redis.NewClient(ro)
+	ra, err := redisadapter.New(rc, redisadapter.Options{Logger: log})
+	if err != nil {
+		return redisStores{}, nil, err
+	}
+	log.Info("using Redis for sessions and the adapter", "addr", ro.Addr)
+	return redisStores{
+			sessions: luckystack.NewRedisSessionStore(rc, luckystack.RedisSessionOptions{}),
+			adapter:  ra.For,
+		}, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = ra.Close(ctx)
+			_ = rc.Close()
+		}, nil
 }
