@@ -17,6 +17,9 @@ node-deps:
 test: node-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 10s
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 5s
+	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 5s
 	@for m in $$(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -exec dirname {} \;); do \
 	  echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 8m ./...) || exit 1; \
 	done

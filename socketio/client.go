@@ -13,7 +13,10 @@ type client struct {
 	srv  *Server
 	conn *conn
 
-	// Decoder state, touched only by the goroutine reading the transport.
+	// decodeMu serialises decoding: a conforming client uses one transport
+	// at a time, but a hostile one can race a polling POST against the
+	// websocket reader during an upgrade.
+	decodeMu    sync.Mutex
 	pending     *Packet
 	pendingWant int
 
@@ -51,6 +54,8 @@ func (cl *client) joined() {
 
 // onData handles one Engine.IO message.
 func (cl *client) onData(data []byte, binary bool) {
+	cl.decodeMu.Lock()
+	defer cl.decodeMu.Unlock()
 	if binary {
 		if cl.pending == nil {
 			cl.fail()

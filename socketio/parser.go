@@ -66,10 +66,11 @@ type Packet struct {
 // larger ids cannot have been issued by a conforming client.
 const maxAckID = 1<<53 - 1
 
-// maxAttachments bounds how many binary frames one packet may announce, so a
-// hostile header cannot make the decoder wait for (and buffer) an unbounded
-// number of frames.
-const maxAttachments = 1000
+// maxAttachments bounds how many binary frames one packet may announce, as
+// socket.io-parser 4.2's decoder does (maxAttachments 10): a hostile header
+// cannot make the decoder wait for, and buffer, many frames, and we refuse
+// what a Node server refuses.
+const maxAttachments = 10
 
 // maxNesting bounds the JSON nesting depth accepted from clients.
 const maxNesting = 64
