@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -151,11 +152,7 @@ type SocketEventHandler func(ctx context.Context, c *Client, payload json.RawMes
 func (s *Server) HandleSocketEvent(event string, h SocketEventHandler) {
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
-	old := *s.socketEvts.Load()
-	next := make(map[string]SocketEventHandler, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	next := maps.Clone(*s.socketEvts.Load())
 	next[event] = h
 	s.socketEvts.Store(&next)
 	s.io.Sockets().On(event, s.dispatchEvent)

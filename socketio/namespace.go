@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -27,6 +28,15 @@ func cowAppend[T any](mu *sync.Mutex, p *atomic.Pointer[cow[T]], v T) {
 	next := make([]T, len(old), len(old)+1)
 	copy(next, old)
 	p.Store(&cow[T]{list: append(next, v)})
+}
+
+// cowPut sets key in a copy-on-write map, the map counterpart of cowAppend.
+func cowPut[V any](mu *sync.Mutex, p *atomic.Pointer[map[string]V], key string, v V) {
+	mu.Lock()
+	defer mu.Unlock()
+	next := maps.Clone(*p.Load())
+	next[key] = v
+	p.Store(&next)
 }
 
 // Namespace is a Socket.IO namespace: its sockets, handlers and adapter.
@@ -82,32 +92,14 @@ func (n *Namespace) OnDisconnect(fn func(s *Socket, reason string)) {
 
 // On registers h for event on every socket of the namespace, replacing any
 // previous handler of that event. Safe while serving.
-func (n *Namespace) On(event string, h EventHandler) {
-	n.regMu.Lock()
-	defer n.regMu.Unlock()
-	old := *n.handlers.Load()
-	next := make(map[string]EventHandler, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[event] = h
-	n.handlers.Store(&next)
-}
+func (n *Namespace) On(event string, h EventHandler) { cowPut(&n.regMu, &n.handlers, event, h) }
 
 func (n *Namespace) handler(event string) EventHandler { return (*n.handlers.Load())[event] }
 
 // OnServerSideEmit registers h for events sent by other servers with
 // [Namespace.ServerSideEmit], replacing any previous one.
 func (n *Namespace) OnServerSideEmit(event string, h ServerSideHandler) {
-	n.regMu.Lock()
-	defer n.regMu.Unlock()
-	old := *n.serverSide.Load()
-	next := make(map[string]ServerSideHandler, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[event] = h
-	n.serverSide.Store(&next)
+	cowPut(&n.regMu, &n.serverSide, event, h)
 }
 
 // HandleServerSideEmit delivers a server-side event that an adapter received
