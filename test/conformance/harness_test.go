@@ -1,177 +1,29 @@
 package conformance
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/luckystack/luckystack-go/internal/testutil/noderun"
 	"github.com/luckystack/luckystack-go/socketio"
 )
 
-// clientVersionPrefix is the socket.io-client line package.json pins.
-const clientVersionPrefix = "4.8."
+// node runs this suite's scripts against the pinned official client.
+var node = &noderun.Runner{Dir: ".", Pinned: map[string]string{"socket.io-client": "4.8."}}
 
-// scriptTimeout bounds one Node script; each script also has its own,
-// shorter, deadline (lib.mjs run()).
-const scriptTimeout = 90 * time.Second
+// controlFunc answers a script's control() call (see noderun).
+type controlFunc = noderun.ControlFunc
 
-var (
-	nodeOnce sync.Once
-	nodePath string
-	nodeErr  error
-)
-
-// requireNode returns the node binary, failing the test (not skipping it)
-// when node or the pinned client is not installed.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	nodeOnce.Do(func() {
-		p, err := exec.LookPath("node")
-		if err != nil {
-			nodeErr = errors.New("node is not in PATH: the conformance suite needs Node 20+ " +
-				"(CI has it; install it, e.g. apt-get install nodejs npm)")
-			return
-		}
-		raw, err := os.ReadFile(filepath.Join("node_modules", "socket.io-client", "package.json"))
-		if err != nil {
-			nodeErr = errors.New("test/conformance/node_modules is missing socket.io-client: " +
-				"run `npm ci` in test/conformance (`make test` does it)")
-			return
-		}
-		var pkg struct{ Version string }
-		if err := json.Unmarshal(raw, &pkg); err != nil || !strings.HasPrefix(pkg.Version, clientVersionPrefix) {
-			nodeErr = fmt.Errorf("test/conformance/node_modules has socket.io-client %q, want %sx: run `npm ci` in test/conformance",
-				pkg.Version, clientVersionPrefix)
-			return
-		}
-		nodePath = p
-	})
-	if nodeErr != nil {
-		t.Fatal(nodeErr)
-	}
-	return nodePath
-}
-
-// controlFunc answers a script's control() call. The result is sent back as
-// JSON; an error makes control() throw in the script.
-type controlFunc func(cmd string, arg json.RawMessage) (any, error)
-
-// lockedBuffer collects the interleaved stdout and stderr of a script.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// runNode runs scripts/<script> with env added to the environment and fails
-// t with the script's output when it exits non-zero. Lines the script writes
-// as "@@ctl {json}" go to ctl, whose reply is written to the script's stdin.
+// runNode runs scripts/<script> and fails t with its output when it fails.
 func runNode(t *testing.T, script string, env map[string]string, ctl controlFunc) {
 	t.Helper()
-	node := requireNode(t)
-	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("scripts", script))
-	cmd.Env = os.Environ()
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+env[k])
-	}
-	cmd.WaitDelay = 5 * time.Second
-	out := &lockedBuffer{}
-	cmd.Stderr = out
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node %s: %v", script, err)
-	}
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		req, ok := strings.CutPrefix(line, "@@ctl ")
-		if !ok {
-			fmt.Fprintln(out, line)
-			continue
-		}
-		reply := handleControl(ctl, req)
-		fmt.Fprintf(out, "%s\n  -> %s\n", line, reply)
-		if _, err := fmt.Fprintln(stdin, reply); err != nil {
-			fmt.Fprintf(out, "(writing the control reply: %v)\n", err)
-		}
-	}
-	err = cmd.Wait()
-	elapsed := time.Since(start).Round(time.Millisecond)
-	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (killed after %v)", err, scriptTimeout)
-		}
-		t.Fatalf("node scripts/%s failed after %v: %v\n----- script output -----\n%s", script, elapsed, err, out.String())
-	}
-	t.Logf("node scripts/%s passed in %v", script, elapsed)
-	if testing.Verbose() {
-		t.Logf("----- script output -----\n%s", out.String())
-	}
-}
-
-func handleControl(ctl controlFunc, req string) string {
-	var msg struct {
-		Cmd string          `json:"cmd"`
-		Arg json.RawMessage `json:"arg"`
-	}
-	var reply struct {
-		Result any    `json:"result"`
-		Error  string `json:"error,omitempty"`
-	}
-	if err := json.Unmarshal([]byte(req), &msg); err != nil {
-		reply.Error = "bad control request: " + err.Error()
-	} else if ctl == nil {
-		reply.Error = "this test takes no control commands"
-	} else if res, err := ctl(msg.Cmd, msg.Arg); err != nil {
-		reply.Error = err.Error()
-	} else {
-		reply.Result = res
-	}
-	b, err := json.Marshal(reply)
-	if err != nil {
-		b, _ = json.Marshal(map[string]string{"error": "reply does not marshal: " + err.Error()})
-	}
-	return string(b)
+	node.Run(t, script, env, ctl)
 }
 
 // testServer is a socketio server on its own HTTP server at 127.0.0.1.
