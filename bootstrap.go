@@ -166,6 +166,12 @@ func parsePort(a string) (int, error) {
 // verify collects every problem before failing, never only the first.
 func (s *Server) verify() error {
 	var problems []string
+	if pu := s.cfg.Session.PerUser; pu != PerUserSingle && pu != PerUserMultiple {
+		problems = append(problems, fmt.Sprintf("config: session.perUser %q is neither %q nor %q", pu, PerUserSingle, PerUserMultiple))
+	}
+	if s.cfg.Session.MaxPerUser < 0 {
+		problems = append(problems, fmt.Sprintf("config: session.maxPerUser %d is negative", s.cfg.Session.MaxPerUser))
+	}
 	for _, o := range s.cfg.HTTP.CORS.AllowedOrigins {
 		if _, ok := normalizeOrigin(o, false); !ok {
 			problems = append(problems, fmt.Sprintf("config: allowed origin %q is not scheme://host[:port]", o))

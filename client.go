@@ -103,7 +103,7 @@ func (c *Client) Session(ctx context.Context) (*Session, error) {
 	if c.token == "" {
 		return nil, nil
 	}
-	return c.srv.sessions.Get(ctx, c.token)
+	return c.srv.GetSession(ctx, c.token)
 }
 
 // InRoom reports whether the client's socket is in room: a content room,
@@ -248,7 +248,7 @@ func (s *Server) onConnection(sock *socketio.Socket) {
 	if c.token != "" {
 		// The identity room and the persisted rooms are joined only for a
 		// session that resolves, and before the first event is handled.
-		if sess, err := s.sessions.Get(ctx, c.token); err != nil {
+		if sess, err := s.GetSession(ctx, c.token); err != nil {
 			s.log.Warn("luckystack: session read failed at connect", "err", err)
 		} else if sess != nil {
 			c.SetUserID(sess.ID)

@@ -31,7 +31,26 @@ type SessionConfig struct {
 	// ProjectName prefixes Redis keys. Zero means env PROJECT_NAME, else
 	// "luckystack".
 	ProjectName string
+	// PerUser is how many sessions one user may hold: PerUserSingle (a
+	// new session revokes the user's others) or PerUserMultiple. Zero means
+	// PerUserSingle, as the original.
+	PerUser string
+	// MaxPerUser caps the sessions of one user in PerUserMultiple mode.
+	// Zero means no cap.
+	MaxPerUser int
+	// RevokeOld makes a session beyond MaxPerUser revoke the user's oldest
+	// sessions instead of being refused with ErrSessionLimit.
+	RevokeOld bool
+	// NotifyOldDeviceOnRevoke sends sessionReplaced to a revoked session's
+	// sockets before they are logged out. Nil means true.
+	NotifyOldDeviceOnRevoke *bool
 }
+
+// The values of SessionConfig.PerUser.
+const (
+	PerUserSingle   = "single"
+	PerUserMultiple = "multiple"
+)
 
 // HTTPConfig configures the HTTP side.
 type HTTPConfig struct {
@@ -100,6 +119,13 @@ func (c Config) withDefaults(getenv func(string) string) Config {
 	}
 	if c.Session.ProjectName == "" {
 		c.Session.ProjectName = "luckystack"
+	}
+	if c.Session.PerUser == "" {
+		c.Session.PerUser = PerUserSingle
+	}
+	if c.Session.NotifyOldDeviceOnRevoke == nil {
+		on := true
+		c.Session.NotifyOldDeviceOnRevoke = &on
 	}
 	h := &c.HTTP
 	if h.SessionCookieName == "" {

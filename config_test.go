@@ -18,6 +18,10 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 7, c.Session.ExpiryDays)
 	assert.Equal(t, 7*24*time.Hour, c.SessionTTL())
 	assert.Equal(t, "luckystack", c.Session.ProjectName)
+	assert.Equal(t, PerUserSingle, c.Session.PerUser)
+	assert.Zero(t, c.Session.MaxPerUser)
+	assert.False(t, c.Session.RevokeOld)
+	assert.Equal(t, ptr(true), c.Session.NotifyOldDeviceOnRevoke)
 
 	assert.Equal(t, "token", c.HTTP.SessionCookieName)
 	assert.Equal(t, ptr(false), c.HTTP.SessionCookieSecure)

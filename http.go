@@ -217,7 +217,7 @@ func (s *Server) refreshSessionCookie(w http.ResponseWriter, r *http.Request, to
 	if cookieValue(strings.Join(r.Header.Values("Cookie"), "; "), s.cfg.HTTP.SessionCookieName) != token {
 		return // the token came from Authorization: Bearer
 	}
-	if sess, err := s.sessions.Get(r.Context(), token); err == nil && sess != nil {
+	if sess, err := s.GetSession(r.Context(), token); err == nil && sess != nil {
 		s.SetSessionCookie(w, token)
 	}
 }
@@ -277,7 +277,7 @@ func (s *Server) checkCSRF(w http.ResponseWriter, r *http.Request, token string)
 	if (strings.HasPrefix(p, "/auth/") && !strings.HasPrefix(p, "/auth/api/")) || strings.HasPrefix(p, "/assets/") {
 		return true
 	}
-	sess, err := s.sessions.Get(r.Context(), token)
+	sess, err := s.GetSession(r.Context(), token)
 	if err != nil || sess == nil {
 		return true // nothing to protect
 	}

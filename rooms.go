@@ -145,7 +145,7 @@ func (s *Server) roomOp(ctx context.Context, c *Client, p json.RawMessage, join 
 	}
 	unlock := s.roomLocks.lock(c.token)
 	defer unlock()
-	sess, err := s.sessions.Get(ctx, c.token)
+	sess, err := s.GetSession(ctx, c.token)
 	if err != nil || sess == nil {
 		_ = c.Emit(reply, roomError(events.CodeSessionNotFound))
 		return

@@ -105,6 +105,7 @@ type Server struct {
 	routes     atomic.Pointer[routeTable]
 
 	roomLocks keyedMutex
+	userLocks keyedMutex // serialises session creation per user
 	bg        routines
 
 	ip     string

@@ -10,9 +10,16 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/luckystack/luckystack-go/events"
 )
+
+// SessionTTL is what a refresh did to a session's lifetime.
+type SessionTTL struct {
+	// Old is the lifetime left before the refresh; zero when the session
+	// was gone.
+	Old time.Duration
+	// New is the lifetime after it.
+	New time.Duration
+}
 
 // ErrSessionNotFound is returned when a session does not exist (or expired).
 var ErrSessionNotFound = errors.New("luckystack: session not found")
@@ -105,7 +112,16 @@ func (s *Session) Clone() *Session {
 // stores), because room joins of two tabs on two servers race on it.
 type SessionStore interface {
 	// Get returns the session of token and slides its expiry, or nil, nil.
+	// It is the fast path of a read when no session-refresh hook is
+	// registered (one round trip for shared stores).
 	Get(ctx context.Context, token string) (*Session, error)
+	// Peek returns the session of token without sliding its expiry, or
+	// nil, nil; Refresh then slides it, so preSessionRefresh can veto.
+	Peek(ctx context.Context, token string) (*Session, error)
+	// Refresh slides the expiry of the session and of its user's token set
+	// and reports the lifetime left before and after; Old is zero when the
+	// session no longer exists (nothing is then refreshed).
+	Refresh(ctx context.Context, token, userID string) (SessionTTL, error)
 	// Set writes the session of token (creating it) and tracks the token
 	// under the user's active tokens.
 	Set(ctx context.Context, token string, s *Session) error
@@ -176,6 +192,37 @@ func (m *MemorySessionStore) Get(_ context.Context, token string) (*Session, err
 	c := s.Clone()
 	c.Token = token
 	return c, nil
+}
+
+// Peek implements [SessionStore].
+func (m *MemorySessionStore) Peek(_ context.Context, token string) (*Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.byTok[token]
+	if !ok || time.Now().After(e.expires) {
+		return nil, nil
+	}
+	c := e.s.Clone()
+	c.Token = token
+	return c, nil
+}
+
+// Refresh implements [SessionStore].
+func (m *MemorySessionStore) Refresh(_ context.Context, token, _ string) (SessionTTL, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.byTok[token]
+	if !ok {
+		return SessionTTL{}, nil
+	}
+	left := time.Until(e.expires)
+	if left <= 0 {
+		m.deleteLocked(token)
+		return SessionTTL{}, nil
+	}
+	e.expires = time.Now().Add(m.ttl)
+	m.byTok[token] = e
+	return SessionTTL{Old: left, New: m.ttl}, nil
 }
 
 // Set implements [SessionStore].
@@ -269,70 +316,4 @@ func (m *MemorySessionStore) Clear(context.Context) error {
 	clear(m.byTok)
 	clear(m.active)
 	return nil
-}
-
-// CreateSession stores a new session for the host's own login flow and
-// returns its token. A CSRF token is minted when s has none.
-func (s *Server) CreateSession(ctx context.Context, sess *Session) (string, error) {
-	if sess == nil || sess.ID == "" {
-		return "", errors.New("luckystack: session needs an id")
-	}
-	c := sess.Clone()
-	if c.CSRFToken == "" {
-		c.CSRFToken = NewToken()
-	}
-	token := NewToken()
-	if err := s.sessions.Set(ctx, token, c); err != nil {
-		return "", err
-	}
-	return token, nil
-}
-
-// GetSession reads a session (nil, nil when absent).
-func (s *Server) GetSession(ctx context.Context, token string) (*Session, error) {
-	if token == "" {
-		return nil, nil
-	}
-	return s.sessions.Get(ctx, token)
-}
-
-// UpdateSession changes a session atomically and pushes updateSession (the
-// session as a JSON string, without its token) to every socket of that
-// session on every instance.
-func (s *Server) UpdateSession(ctx context.Context, token string, fn func(*Session) error) (*Session, error) {
-	next, err := s.sessions.Update(ctx, token, fn)
-	if err != nil {
-		return nil, err
-	}
-	s.pushSession(token, next)
-	return next, nil
-}
-
-// SetSession replaces a session and pushes updateSession like UpdateSession.
-func (s *Server) SetSession(ctx context.Context, token string, sess *Session) error {
-	if err := s.sessions.Set(ctx, token, sess); err != nil {
-		return err
-	}
-	s.pushSession(token, sess)
-	return nil
-}
-
-func (s *Server) pushSession(token string, sess *Session) {
-	payload, err := events.JSONString(sess)
-	if err != nil {
-		s.log.Warn("luckystack: encode session push", "err", err)
-		return
-	}
-	_ = s.io.To(SessionRoom(token)).Emit(string(events.NameUpdateSession), payload)
-}
-
-// DeleteSession removes a session, tells its sockets on every instance
-// "logout" "success" and disconnects them.
-func (s *Server) DeleteSession(ctx context.Context, token string) error {
-	if err := s.sessions.Delete(ctx, token); err != nil {
-		return err
-	}
-	room := SessionRoom(token)
-	_ = s.io.To(room).Emit(string(events.NameLogout), string(events.LogoutSuccess))
-	return s.io.To(room).DisconnectSockets(ctx, false)
 }

@@ -171,6 +171,46 @@ func (r *RedisSessionStore) Get(ctx context.Context, token string) (*Session, er
 	return s, nil
 }
 
+// Peek implements [SessionStore]: a plain GET, no sliding.
+func (r *RedisSessionStore) Peek(ctx context.Context, token string) (*Session, error) {
+	raw, err := r.client.Get(ctx, r.SessionKey(token)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeStoredSession(raw, token)
+}
+
+// Refresh implements [SessionStore]: TTL then EXPIRE of the session and of
+// the user's token set, in one pipeline.
+func (r *RedisSessionStore) Refresh(ctx context.Context, token, userID string) (SessionTTL, error) {
+	key := r.SessionKey(token)
+	ttl := r.ttl()
+	var before *redis.DurationCmd
+	var applied *redis.BoolCmd
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		before = p.PTTL(ctx, key)
+		applied = p.Expire(ctx, key, ttl)
+		if userID != "" {
+			p.Expire(ctx, r.ActiveUsersKey(userID), ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return SessionTTL{}, err
+	}
+	if !applied.Val() {
+		return SessionTTL{}, nil
+	}
+	old := before.Val()
+	if old < 0 { // -1: no expiry set; count it as the full lifetime
+		old = ttl
+	}
+	return SessionTTL{Old: old, New: ttl}, nil
+}
+
 func encodeStoredSession(s *Session) ([]byte, error) {
 	c := s.Clone()
 	c.Token = ""

@@ -19,7 +19,7 @@ var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func TestCreateSession(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, Options{})
+	srv := newServer(t, Options{Config: Config{Session: SessionConfig{PerUser: PerUserMultiple}}})
 	ctx := wctx(t)
 	seen := map[string]bool{}
 	for range 20 {
@@ -138,7 +138,7 @@ func TestUpdateSessionPushesToEverySocketOfTheSession(t *testing.T) {
 	t.Parallel()
 	srv, ts := newHTTPServer(t, Options{})
 	ctx := wctx(t)
-	tok, err := srv.CreateSession(ctx, &Session{ID: "u", Name: "Ann", CSRFToken: "c"})
+	tok, err := srv.CreateSession(ctx, &Session{ID: "u", Name: "Ann", CSRFToken: "c", LastLogin: "2026-11-26T00:00:00Z"})
 	require.NoError(t, err)
 	other, err := srv.CreateSession(ctx, &Session{ID: "v"})
 	require.NoError(t, err)
@@ -157,7 +157,7 @@ func TestUpdateSessionPushesToEverySocketOfTheSession(t *testing.T) {
 	}{{"tab1", expect(t, tab1, "updateSession")}, {"tab2", expect(t, tab2, "updateSession")}} {
 		var s string
 		require.NoError(t, json.Unmarshal(c.raw, &s), "%s: the payload is a JSON string", c.name)
-		assert.JSONEq(t, `{"id":"u","name":"Bea","csrfToken":"c"}`, s, c.name)
+		assert.JSONEq(t, `{"id":"u","name":"Bea","csrfToken":"c","lastLogin":"2026-11-26T00:00:00Z"}`, s, c.name)
 		assert.NotContains(t, s, tok, "never the token")
 	}
 	roundTrip(t, stranger, 1)
@@ -171,7 +171,7 @@ func TestUpdateSessionPushesToEverySocketOfTheSession(t *testing.T) {
 
 func TestDeleteSession(t *testing.T) {
 	t.Parallel()
-	srv, ts := newHTTPServer(t, Options{})
+	srv, ts := newHTTPServer(t, Options{Config: Config{Session: SessionConfig{PerUser: PerUserMultiple}}})
 	ctx := wctx(t)
 	tok, err := srv.CreateSession(ctx, &Session{ID: "u"})
 	require.NoError(t, err)
