@@ -18,8 +18,8 @@ type lsServer struct {
 
 // newLSServer builds and serves a LuckyStack server for one test and shuts
 // it down when the test ends. Unless opts says otherwise it listens on any
-// free port, reads no environment and allows localhost origins, so the
-// Node client (which sends no Origin) and same-origin requests pass.
+// free port and reads no environment; the Node client sends no Origin
+// header unless a script sets one, and such handshakes pass the origin gate.
 func newLSServer(t *testing.T, opts luckystack.Options) *lsServer {
 	t.Helper()
 	if opts.Port == 0 && opts.Args == nil {
