@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -299,4 +300,30 @@ func TestTwoServersAreIndependent(t *testing.T) {
 	assert.Len(t, a.SocketMiddlewares(), 1)
 	assert.Empty(t, b.SocketMiddlewares())
 	assert.NotEqual(t, a.bootIDValue(), b.bootIDValue())
+}
+
+func TestShutdownStopsAcceptingFirstAndBoundsEachStep(t *testing.T) {
+	t.Parallel()
+	srv, ts := newHTTPServer(t, Options{ShutdownStepTimeout: 200 * time.Millisecond})
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	release := make(chan struct{})
+	defer close(release)
+	dialDuringHook := make(chan error, 1)
+	RegisterHook(srv, PreServerStop, func(context.Context, *ServerStopEvent) error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		dialDuringHook <- err
+		<-release // a handler that ignores its context
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := srv.Shutdown(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "shutdown step preServerStop")
+	assert.Less(t, time.Since(start), 5*time.Second, "a stuck hook holds shutdown for its step's timeout only")
+	assert.Error(t, <-dialDuringHook, "the listener was closed before the hooks ran")
 }

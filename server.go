@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -112,8 +113,9 @@ type Server struct {
 	port   int
 	bootID string
 
-	mu       sync.Mutex // Protects following.
-	listener net.Listener
+	mu       sync.Mutex   // Protects following.
+	listener net.Listener // from Bind
+	serving  net.Listener // given to Serve
 	httpSrv  *http.Server
 	addr     string
 	closed   bool
@@ -213,9 +215,15 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	s.httpSrv = hs
+	s.serving = ln
 	s.mu.Unlock()
 	err := hs.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	// Shutdown closes the listener itself before telling the http.Server,
+	// so an accept error after Shutdown began is the normal end.
+	if closed || errors.Is(err, http.ErrServerClosed) {
 		return ErrServerClosed
 	}
 	return err
@@ -242,47 +250,79 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closed = true
 	hs := s.httpSrv
-	if hs == nil && s.listener != nil {
-		// Bound but never served: nothing else would close the listener.
-		_ = s.listener.Close()
+	// Stop accepting before anything else, bound-but-unserved listeners too.
+	for _, ln := range []net.Listener{s.listener, s.serving} {
+		if ln != nil {
+			_ = ln.Close()
+		}
 	}
 	s.mu.Unlock()
 	stepTO := s.opts.ShutdownStepTimeout
 	if stepTO <= 0 {
 		stepTO = 10 * time.Second
 	}
-	step := func(name string, fn func(context.Context) error) error {
-		c, cancel := context.WithTimeout(ctx, stepTO)
-		defer cancel()
-		if err := fn(c); err != nil {
-			s.log.Warn("luckystack: shutdown step failed", "step", name, "err", err)
-			return err
-		}
-		return nil
-	}
 	var errs []error
+	// http.Server.Shutdown waits for in-flight requests, which include long
+	// polls that only end when the socket.io step below closes their
+	// sessions, so it runs beside the other steps and is awaited last.
+	httpDone := make(chan error, 1)
 	if hs != nil {
-		// Stop accepting first; hijacked websockets are closed by the io step.
 		hs.SetKeepAlivesEnabled(false)
+		httpCtx, cancelHTTP := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancelHTTP()
+		go func() { httpDone <- hs.Shutdown(httpCtx) }()
 	}
-	errs = append(errs, step("preServerStop", func(c context.Context) error {
+	errs = append(errs, s.shutdownStep(ctx, stepTO, "preServerStop", func(c context.Context) error {
 		DispatchHook(c, s, PreServerStop, &ServerStopEvent{Reason: "shutdown", TimeoutMs: stepTO.Milliseconds()})
 		return nil
 	}))
-	errs = append(errs, step("socket.io", s.io.Shutdown))
-	errs = append(errs, step("routines", s.stopRoutines))
+	errs = append(errs, s.shutdownStep(ctx, stepTO, "socket.io", s.io.Shutdown))
+	errs = append(errs, s.shutdownStep(ctx, stepTO, "routines", s.stopRoutines))
 	for _, m := range s.opts.Modules {
 		if c, ok := m.(Closer); ok {
-			errs = append(errs, step("module "+m.Name(), c.Close))
+			errs = append(errs, s.shutdownStep(ctx, stepTO, "module "+m.Name(), c.Close))
 		}
 	}
 	if closer, ok := s.sessions.(interface{ Close(context.Context) error }); ok {
-		errs = append(errs, step("sessions", closer.Close))
+		errs = append(errs, s.shutdownStep(ctx, stepTO, "sessions", closer.Close))
 	}
 	if hs != nil {
-		errs = append(errs, step("http", hs.Shutdown))
+		errs = append(errs, s.shutdownStep(ctx, stepTO, "http", func(c context.Context) error {
+			select {
+			case err := <-httpDone:
+				if errors.Is(err, net.ErrClosed) { // the listener closed above
+					return nil
+				}
+				return err
+			case <-c.Done():
+				// Connections that still hang on are cut rather than waited for.
+				_ = hs.Close()
+				return c.Err()
+			}
+		}))
 	}
 	return errors.Join(errs...)
+}
+
+// shutdownStep runs one step of Shutdown bounded by timeout and ctx. A step
+// that ignores its context (a hook handler blocking forever, say) is left
+// behind with an error rather than holding the whole shutdown.
+func (s *Server) shutdownStep(ctx context.Context, timeout time.Duration, name string, fn func(context.Context) error) error {
+	c, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn(c) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-c.Done():
+		err = fmt.Errorf("did not finish in time: %w", c.Err())
+	}
+	if err != nil {
+		s.log.Warn("luckystack: shutdown step failed", "step", name, "err", err)
+		return fmt.Errorf("luckystack: shutdown step %s: %w", name, err)
+	}
+	return nil
 }
 
 func (s *Server) bootIDValue() string { return s.bootID }
