@@ -7,7 +7,9 @@
 //	_ = c.Emit("joinRoom", map[string]any{"group": "a", "responseIndex": 1})
 //	ev, err := c.Expect(ctx, "joinRoom-1")
 //
-// Binary packets are not supported: the LuckyStack protocol never uses them.
+// Binary events from the server are received (their attachments decode as
+// []byte through [Event.Values]); the client sends text packets only. With
+// [Client.OnAck] it answers the server's ack requests.
 package sioclient
 
 import (
@@ -41,6 +43,9 @@ type Options struct {
 	Namespace string
 	// Path of the server. Zero means "/socket.io/".
 	Path string
+	// AckWith answers the server's ack requests from the first event on
+	// (see [Client.OnAck]). Nil leaves them unanswered.
+	AckWith func(Event) []any
 }
 
 // HandshakeError is returned when the server refuses the HTTP handshake.
@@ -65,7 +70,45 @@ func (e *ConnectError) Error() string { return "sioclient: connect_error: " + e.
 // Event is one received event.
 type Event struct {
 	Name string
+	// Args are the arguments as sent; binary ones are placeholders
+	// {"_placeholder":true,"num":n} into Attachments.
 	Args []json.RawMessage
+	// Attachments are the binary frames of a binary event, in order.
+	Attachments [][]byte
+}
+
+// Values decodes every argument into a Go value (numbers are float64, as
+// encoding/json does) with binary placeholders replaced by their []byte.
+func (e Event) Values() ([]any, error) {
+	out := make([]any, len(e.Args))
+	for i, a := range e.Args {
+		var v any
+		if err := json.Unmarshal(a, &v); err != nil {
+			return nil, fmt.Errorf("sioclient: event %q argument %d: %w", e.Name, i, err)
+		}
+		out[i] = fillBinary(v, e.Attachments)
+	}
+	return out, nil
+}
+
+// fillBinary replaces placeholders by their attachments.
+func fillBinary(v any, atts [][]byte) any {
+	switch x := v.(type) {
+	case []any:
+		for i := range x {
+			x[i] = fillBinary(x[i], atts)
+		}
+	case map[string]any:
+		if ph, _ := x["_placeholder"].(bool); ph && len(x) == 2 {
+			if n, ok := x["num"].(float64); ok && n >= 0 && int(n) < len(atts) {
+				return atts[int(n)]
+			}
+		}
+		for k := range x {
+			x[k] = fillBinary(x[k], atts)
+		}
+	}
+	return v
 }
 
 // Arg returns argument i, or nil.
@@ -99,6 +142,7 @@ type Client struct {
 	notify  chan struct{}
 	acks    map[int64]chan []json.RawMessage
 	nextAck int64
+	ackWith func(Event) []any // answers the server's ack requests
 	closed  bool
 	closing bool // Close was called: the reason is ours whoever notices first
 	reason  string
@@ -138,7 +182,7 @@ func Dial(ctx context.Context, baseURL string, opts Options) (*Client, error) {
 		}
 		return nil, err
 	}
-	c := &Client{ws: ws, nsp: nsp, notify: make(chan struct{}), done: make(chan struct{}), acks: map[int64]chan []json.RawMessage{}}
+	c := &Client{ws: ws, nsp: nsp, notify: make(chan struct{}), done: make(chan struct{}), acks: map[int64]chan []json.RawMessage{}, ackWith: opts.AckWith}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = ws.SetReadDeadline(dl)
 	}
@@ -320,7 +364,11 @@ func (c *Client) readLoop() {
 			return
 		case s == "6":
 		case strings.HasPrefix(s, "4"):
-			if c.onPacket(s[1:]) {
+			bye, err := c.onPacket(s[1:])
+			if err != nil {
+				return
+			}
+			if bye {
 				reason = "io server disconnect"
 				return
 			}
@@ -328,14 +376,34 @@ func (c *Client) readLoop() {
 	}
 }
 
-// onPacket handles a Socket.IO packet and reports whether it was a
-// DISCONNECT of our namespace.
-func (c *Client) onPacket(s string) bool {
+// OnAck makes the client answer every event that asks for an ack with
+// fn's arguments; without it such requests stay unanswered.
+func (c *Client) OnAck(fn func(Event) []any) {
+	c.mu.Lock()
+	c.ackWith = fn
+	c.mu.Unlock()
+}
+
+// onPacket handles a Socket.IO packet "<type>[<n>-][<nsp>,][<id>]<json>",
+// reading the n binary frames that follow a binary one, and reports
+// whether it was a DISCONNECT of our namespace.
+func (c *Client) onPacket(s string) (bye bool, err error) {
 	if s == "" {
-		return false
+		return false, nil
 	}
 	typ := s[0]
 	rest := s[1:]
+	nAtt := 0
+	if typ == '5' || typ == '6' {
+		i := strings.IndexByte(rest, '-')
+		if i < 0 {
+			return false, errors.New("sioclient: binary packet without attachment count")
+		}
+		if nAtt, err = strconv.Atoi(rest[:i]); err != nil || nAtt < 0 {
+			return false, fmt.Errorf("sioclient: attachment count %q", rest[:i])
+		}
+		rest = rest[i+1:]
+	}
 	nsp := "/"
 	if strings.HasPrefix(rest, "/") {
 		i := strings.IndexByte(rest, ',')
@@ -344,9 +412,6 @@ func (c *Client) onPacket(s string) bool {
 		} else {
 			nsp, rest = rest[:i], rest[i+1:]
 		}
-	}
-	if nsp != c.nsp {
-		return false
 	}
 	id := int64(-1)
 	j := 0
@@ -357,13 +422,27 @@ func (c *Client) onPacket(s string) bool {
 		id, _ = strconv.ParseInt(rest[:j], 10, 64)
 		rest = rest[j:]
 	}
+	var atts [][]byte
+	for range nAtt {
+		mt, b, err := c.ws.ReadMessage()
+		if err != nil {
+			return false, err
+		}
+		if mt != websocket.BinaryMessage {
+			return false, fmt.Errorf("sioclient: attachment in a frame of type %d", mt)
+		}
+		atts = append(atts, b)
+	}
+	if nsp != c.nsp {
+		return false, nil
+	}
 	switch typ {
 	case '1':
-		return true
-	case '2':
+		return true, nil
+	case '2', '5':
 		var arr []json.RawMessage
 		if json.Unmarshal([]byte(rest), &arr) != nil || len(arr) == 0 {
-			return false
+			return false, nil
 		}
 		var name string
 		_ = json.Unmarshal(arr[0], &name)
@@ -371,12 +450,27 @@ func (c *Client) onPacket(s string) bool {
 		for _, a := range arr[1:] {
 			args = append(args, json.RawMessage(bytes.Clone(a)))
 		}
+		ev := Event{Name: name, Args: args, Attachments: atts}
 		c.mu.Lock()
-		c.events = append(c.events, Event{Name: name, Args: args})
+		c.events = append(c.events, ev)
 		close(c.notify)
 		c.notify = make(chan struct{})
+		ackWith := c.ackWith
 		c.mu.Unlock()
-	case '3':
+		if id >= 0 && ackWith != nil {
+			b, err := json.Marshal(ackWith(ev))
+			if err != nil {
+				return false, err
+			}
+			pkt := "43"
+			if c.nsp != "/" {
+				pkt += c.nsp + ","
+			}
+			if err := c.write(pkt + strconv.FormatInt(id, 10) + string(b)); err != nil {
+				return false, err
+			}
+		}
+	case '3', '6':
 		var arr []json.RawMessage
 		_ = json.Unmarshal([]byte(rest), &arr)
 		c.mu.Lock()
@@ -387,7 +481,7 @@ func (c *Client) onPacket(s string) bool {
 			ch <- arr
 		}
 	}
-	return false
+	return false, nil
 }
 
 func (c *Client) finish(reason string) {

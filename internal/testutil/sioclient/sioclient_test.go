@@ -166,3 +166,39 @@ func TestNamespaceAndClose(t *testing.T) {
 	assert.Equal(t, []string{"40/chat,", `42/chat,["up"]`, "41/chat,"}, <-got)
 	require.NoError(t, c.Close(), "Close is idempotent")
 }
+
+func TestBinaryEventsAndServerAcks(t *testing.T) {
+	t.Parallel()
+	acked := make(chan string, 2)
+	url := script(t, func(ws *websocket.Conn, _ *http.Request) {
+		send(ws, `0{"sid":"e1"}`)
+		assert.Equal(t, "40", read(t, ws))
+		send(ws, `40{"sid":"s1"}`)
+		// A binary event with two attachments, one nested, asking for ack 7.
+		send(ws, `452-7["bin",{"_placeholder":true,"num":0},{"x":{"_placeholder":true,"num":1}},3]`)
+		_ = ws.WriteMessage(websocket.BinaryMessage, []byte{1, 2})
+		_ = ws.WriteMessage(websocket.BinaryMessage, []byte{3})
+		acked <- read(t, ws)
+		send(ws, `42["plain",{"_placeholder":true,"num":0}]`) // no attachments: stays a map
+		send(ws, `429["ask"]`)
+		acked <- read(t, ws)
+		<-time.After(time.Second)
+	})
+	c, err := Dial(ctx5(t), url, Options{AckWith: func(e Event) []any { return []any{"got " + e.Name, len(e.Attachments)} }})
+	require.NoError(t, err)
+	defer c.Close()
+
+	ev, err := c.Expect(ctx5(t), "bin")
+	require.NoError(t, err)
+	vals, err := ev.Values()
+	require.NoError(t, err)
+	assert.Equal(t, []any{[]byte{1, 2}, map[string]any{"x": []byte{3}}, float64(3)}, vals)
+	assert.Equal(t, `437["got bin",2]`, <-acked)
+
+	ev, err = c.Expect(ctx5(t), "plain")
+	require.NoError(t, err)
+	vals, err = ev.Values()
+	require.NoError(t, err)
+	assert.Equal(t, []any{map[string]any{"_placeholder": true, "num": float64(0)}}, vals, "a placeholder without attachment is left alone")
+	assert.Equal(t, `439["got ask",0]`, <-acked)
+}
