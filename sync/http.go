@@ -113,6 +113,9 @@ func (h httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fail(m.failCode(req, events.CodeSyncInvalidName))
 		return
 	}
+	if !strings.HasPrefix(name, "sync/") {
+		name = "sync/" + name
+	}
 	body, env := m.readBody(r, req)
 	if env != nil {
 		c.fail(*env)

@@ -76,16 +76,16 @@ func TestSyncStreams(t *testing.T) {
 	e := newEnv(t, Options{AllowReceiverAll: true, RateLimit: api.RateLimitOptions{Disabled: true}}, func(m *Module) {
 		mustRegister(t, m, "chat/stream/v1", Route[Msg, Msg]{
 			Server: func(_ context.Context, req *Request, in Msg) (Msg, error) {
-				require.NoError(t, req.Stream(map[string]int{"step": 1}))
-				require.NoError(t, req.BroadcastStream(map[string]any{"chunk": "room", "cb": "spoofed"}))
-				require.NoError(t, req.StreamTo([]string{"", *bToken.Load()}, map[string]string{"chunk": "direct"}))
-				require.Error(t, req.BroadcastStream([]int{1}), "frames need an object")
+				assert.NoError(t, req.Stream(map[string]int{"step": 1}))
+				assert.NoError(t, req.BroadcastStream(map[string]any{"chunk": "room", "cb": "spoofed"}))
+				assert.NoError(t, req.StreamTo([]string{"", *bToken.Load()}, map[string]string{"chunk": "direct"}))
+				assert.Error(t, req.BroadcastStream([]int{1}), "frames need an object")
 				late <- req
 				return in, nil
 			},
 			Client: func(_ context.Context, rc *Recipient, _ Msg, _ Msg) (any, error) {
 				if rc.UserID == "b" {
-					require.NoError(t, rc.Stream(map[string]string{"chunk": "mine"}))
+					assert.NoError(t, rc.Stream(map[string]string{"chunk": "mine"}))
 				}
 				return nil, nil
 			},
