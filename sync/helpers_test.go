@@ -39,8 +39,9 @@ type testEnv struct {
 func noLimits() Options { return Options{RateLimit: api.RateLimitOptions{Disabled: true}} }
 
 type envConfig struct {
-	adapter func(*socketio.Namespace) socketio.Adapter
-	extra   []luckystack.Module
+	adapter  func(*socketio.Namespace) socketio.Adapter
+	sessions luckystack.SessionStore
+	extra    []luckystack.Module
 }
 
 func newEnv(t testing.TB, opts Options, setup func(m *Module)) *testEnv {
@@ -54,12 +55,13 @@ func newEnvWith(t testing.TB, opts Options, cfg envConfig, setup func(m *Module)
 		setup(mod)
 	}
 	srv, err := luckystack.NewServer(luckystack.Options{
-		Args:    []string{"0"},
-		IP:      "127.0.0.1",
-		Modules: append([]luckystack.Module{mod}, cfg.extra...),
-		Adapter: cfg.adapter,
-		Getenv:  func(string) string { return "" },
-		Config:  luckystack.Config{Session: luckystack.SessionConfig{BasedToken: true}},
+		Args:     []string{"0"},
+		IP:       "127.0.0.1",
+		Modules:  append([]luckystack.Module{mod}, cfg.extra...),
+		Adapter:  cfg.adapter,
+		Sessions: cfg.sessions,
+		Getenv:   func(string) string { return "" },
+		Config:   luckystack.Config{Session: luckystack.SessionConfig{BasedToken: true}},
 	})
 	require.NoError(t, err)
 	ln, err := srv.Bind()
