@@ -34,6 +34,7 @@ func (m *Module) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &Request{
 		RouteName: unknownRoute, Transport: TransportHTTP, HTTP: r,
 		IP: srv.ClientIP(r), Locale: requestLocale(r), Token: srv.ExtractTokenFromRequest(r),
+		header: w.Header(),
 	}
 	sw := &sseWriter{w: w}
 	out := &output{canStream: sse, send: func(b json.RawMessage) error { return sw.frame("stream", b) }}

@@ -69,7 +69,8 @@ type Request struct {
 	// HTTP is the HTTP request (nil over the socket). Its body has been read.
 	HTTP *http.Request
 
-	out *output
+	out    *output
+	header http.Header // the HTTP response's (nil over the socket)
 }
 
 // UserID returns the session's user id, or "".

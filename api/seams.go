@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/luckystack/luckystack-go"
 )
@@ -55,3 +56,8 @@ func (a Auth) Check(s *luckystack.Session) *AuthFailure {
 func DecodeInput[In any](raw json.RawMessage, mode Validation) (In, error) {
 	return decodeInput[In](raw, mode)
 }
+
+// ResponseHeader returns the HTTP response's header, which a handler may
+// change before it returns (to set a cookie, say); the reply is written
+// after the handler. Over the socket it is nil.
+func (r *Request) ResponseHeader() http.Header { return r.header }
