@@ -1,24 +1,26 @@
-// Command chat is the LuckyStack example server: rooms, sessions and a small
-// page. Run it with `make run` (127.0.0.1:3000) or `go run ./examples/chat 8080`.
-// Set REDIS_URL to keep sessions in Redis.
+// Command chat is the LuckyStack example server: a guest login, an echo
+// API, an API that needs a login, rooms, and a chat message that fans out to
+// a room with the sync module. Run it with `make run` (127.0.0.1:3000) or
+// `go run ./examples/chat 8080`, and open the page it serves. Set REDIS_URL
+// to keep sessions and rate limits in Redis and to run several instances as
+// one cluster.
 package main
 
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/luckystack/luckystack-go"
+	"github.com/luckystack/luckystack-go/api"
+	"github.com/luckystack/luckystack-go/sync"
 )
 
 //go:embed static
@@ -37,27 +39,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := luckystack.Options{
-		Args:        args,
-		DefaultPort: 3000,
-		Static:      static,
-		Logger:      log,
-		Config: luckystack.Config{
-			HTTP: luckystack.HTTPConfig{CORS: luckystack.CORSConfig{AllowLocalhost: true}},
-		},
-	}
 	stores, closeStores, err := redisFromEnv(log)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
-	opts.Sessions = stores.sessions
-	opts.Adapter = stores.adapter
-	srv, err := luckystack.NewServer(opts)
+	srv, err := newServer(args, log, static, stores)
 	if err != nil {
 		return err
 	}
-	installChat(srv)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -84,43 +74,31 @@ func run(args []string) error {
 	return nil
 }
 
-// installChat adds a guest login and a "chat" event that broadcasts to a
-// room the sender is in.
-func installChat(srv *luckystack.Server) {
-	srv.HandleRoute("/auth/guest", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			luckystack.WriteError(w, http.StatusMethodNotAllowed, "api.methodNotAllowed")
-			return
-		}
-		var body struct {
-			Name string `json:"name"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		name := strings.TrimSpace(body.Name)
-		if name == "" || len(name) > 64 {
-			luckystack.WriteError(w, http.StatusBadRequest, "api.invalidInputType")
-			return
-		}
-		token, err := srv.CreateSession(r.Context(), &luckystack.Session{ID: "guest-" + luckystack.NewToken()[:12], Name: name})
-		if err != nil {
-			luckystack.WriteError(w, http.StatusInternalServerError, "server.internalError")
-			return
-		}
-		srv.SetSessionCookie(w, token)
-		luckystack.WriteJSON(w, http.StatusOK, map[string]string{"status": "success", "token": token})
-	}))
-	srv.HandleSocketEvent("chat", func(ctx context.Context, c *luckystack.Client, payload json.RawMessage) {
-		var msg struct {
-			Room string `json:"room"`
-			Text string `json:"text"`
-		}
-		if json.Unmarshal(payload, &msg) != nil || msg.Text == "" || len(msg.Text) > 2000 || !c.InRoom(msg.Room) {
-			return
-		}
-		sess, err := c.Session(ctx)
-		if err != nil || sess == nil {
-			return
-		}
-		_ = srv.IO().To(msg.Room).Emit("chat", map[string]any{"room": msg.Room, "from": sess.Name, "text": msg.Text, "at": time.Now().UnixMilli()})
-	})
+// newServer builds the example server: the api and sync modules with the
+// example's routes. The rate limits share one store (Redis when set).
+func newServer(args []string, log *slog.Logger, static fs.FS, stores redisStores) (*luckystack.Server, error) {
+	limits := api.RateLimitOptions{Store: stores.limits}
+	apiMod := api.New(api.Options{RateLimit: limits})
+	syncMod := sync.New(sync.Options{RateLimit: limits, Limiter: apiMod.Limiter()})
+	opts := luckystack.Options{
+		Args:        args,
+		DefaultPort: 3000,
+		Static:      static,
+		Logger:      log,
+		Sessions:    stores.sessions,
+		Adapter:     stores.adapter,
+		Modules:     []luckystack.Module{apiMod, syncMod},
+		Config: luckystack.Config{
+			HTTP: luckystack.HTTPConfig{CORS: luckystack.CORSConfig{AllowLocalhost: true}},
+		},
+	}
+	srv, err := luckystack.NewServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := registerRoutes(srv, apiMod, syncMod); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return nil, err
+	}
+	return srv, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/luckystack/luckystack-go"
+	"github.com/luckystack/luckystack-go/api"
 	"github.com/luckystack/luckystack-go/redisadapter"
 	"github.com/luckystack/luckystack-go/socketio"
 )
@@ -16,11 +17,12 @@ import (
 type redisStores struct {
 	sessions luckystack.SessionStore
 	adapter  func(*socketio.Namespace) socketio.Adapter
+	limits   api.Store
 }
 
-// redisFromEnv uses REDIS_URL, when set, for sessions and for the Socket.IO
-// adapter, so several instances sharing it form one cluster. Without it the
-// example runs in memory.
+// redisFromEnv uses REDIS_URL, when set, for sessions, rate limits and the
+// Socket.IO adapter, so several instances sharing it form one cluster.
+// Without it the example runs in memory.
 func redisFromEnv(log *slog.Logger) (redisStores, func(), error) {
 	url := os.Getenv("REDIS_URL")
 	if url == "" {
@@ -35,10 +37,11 @@ func redisFromEnv(log *slog.Logger) (redisStores, func(), error) {
 	if err != nil {
 		return redisStores{}, nil, err
 	}
-	log.Info("using Redis for sessions and the adapter", "addr", ro.Addr)
+	log.Info("using Redis for sessions, rate limits and the adapter", "addr", ro.Addr)
 	return redisStores{
 			sessions: luckystack.NewRedisSessionStore(rc, luckystack.RedisSessionOptions{}),
 			adapter:  ra.For,
+			limits:   api.NewRedisStore(rc, ""),
 		}, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
