@@ -20,9 +20,8 @@ import (
 // fanout delivers the server output to the receiver room (§4.4): the
 // socket transport refuses an empty room, PreSyncFanout may stop, the
 // socket sender is acknowledged, then every recipient gets its frame, then
-// PostSyncFanout. bg is the context delivery runs under once the sender was
-// acknowledged: it ends at Shutdown only, so a sender leaving does not cut
-// a delivery in half.
+// PostSyncFanout. Once the sender was acknowledged delivery runs under
+// c.bg, so a sender leaving does not cut a delivery in half.
 func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut json.RawMessage) {
 	req, e, srv := c.req, c.e, m.server()
 	perRecipient := e.client != nil || hooked(srv, PreSyncRecipient)
@@ -59,7 +58,7 @@ func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut jso
 	if c.early {
 		c.succeed(serverOut)
 	}
-	bg := context.WithoutCancel(ctx)
+	bg := c.bg
 	base, err := successFrame(e, serverOut, nil, "")
 	if err != nil {
 		// serverOut is valid JSON, so this cannot happen; answer anyway.

@@ -26,17 +26,17 @@ type Event struct {
 	Request *Request
 	// Validation is the validation outcome (PostSyncValidate on).
 	Validation *api.ValidationResult
-	// Result and Error are the server handler's (PostSyncExecute on).
+	// Result is the server handler's output (PostSyncExecute on).
 	Result any
-	Error  error
+	// Error is the server handler's error (PostSyncExecute on).
+	Error error
 	// Duration is the server handler's run time (PostSyncExecute on).
 	Duration time.Duration
 	// ServerOutput is the encoded server output (PreSyncFanout on).
 	ServerOutput json.RawMessage
-	// RecipientCount is how many sockets got a frame (PostSyncFanout). It
-	// is -1 when the frame went out as one room broadcast and nobody asked
-	// for the count (the broadcast path counts only when PostSyncFanout has
-	// handlers, which is the case whenever this field is read).
+	// RecipientCount is how many sockets got a frame (PostSyncFanout). A
+	// room broadcast counts the room's sockets cluster-wide, minus those
+	// ignoreSelf skips, only because PostSyncFanout has handlers.
 	RecipientCount int
 }
 

@@ -51,7 +51,7 @@ func (h httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sw := &sseWriter{w: w}
 	req.out = &output{canStream: sse, send: func(b json.RawMessage) error { return sw.frame("stream", b) }}
-	c := &call{m: m, req: req}
+	c := &call{m: m, req: req, bg: context.WithoutCancel(ctx)}
 	write := func(status int, body json.RawMessage, ok bool) {
 		// A refusal before any chunk is plain JSON with its real status,
 		// which an SSE stream could no longer carry.

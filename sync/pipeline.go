@@ -34,6 +34,10 @@ type call struct {
 	early bool
 	// sid is the sending socket ("" over HTTP), skipped by ignoreSelf.
 	sid string
+	// bg is the context delivery runs under once the sender was answered:
+	// it ends at Shutdown (socket) or never (HTTP, whose handler Shutdown
+	// waits for), not when the sender leaves.
+	bg context.Context
 	// answered makes the one answer the only one (§14.3 item 17).
 	answered bool
 	replyErr func(env events.ErrorEnvelope)

@@ -65,7 +65,7 @@ func (m *Module) onSync(_ context.Context, cl *luckystack.Client, payload json.R
 			cancel(nil)
 			m.release(sid, f)
 		}()
-		m.serveSocket(ctx, cl, ri, f, &msg)
+		m.serveSocket(ctx, sctx, cl, ri, f, &msg)
 	})
 	if !started {
 		cancel(nil)
@@ -74,15 +74,15 @@ func (m *Module) onSync(_ context.Context, cl *luckystack.Client, payload json.R
 }
 
 // serveSocket is the socket pipeline (luckystack-wire.md §4.3). ctx ends
-// on syncCancel, disconnect or Shutdown.
-func (m *Module) serveSocket(ctx context.Context, cl *luckystack.Client, ri events.ResponseIndex, f *flight, msg *syncMessage) {
+// on syncCancel, disconnect or Shutdown; sctx, the worker's, at Shutdown.
+func (m *Module) serveSocket(ctx, sctx context.Context, cl *luckystack.Client, ri events.ResponseIndex, f *flight, msg *syncMessage) {
 	req := &Request{
 		RouteName: unknownRoute, Transport: api.TransportSocket, Token: cl.Token(),
 		IP: cl.IP(), Locale: cl.Locale(), Client: cl, m: m,
 	}
 	progress := events.SyncProgress(ri.Value)
 	req.out = &output{canStream: ri.Valid, send: func(b json.RawMessage) error { return cl.Emit(progress, b) }}
-	c := &call{m: m, req: req, early: true, sid: cl.ID()}
+	c := &call{m: m, req: req, early: true, sid: cl.ID(), bg: sctx}
 	c.replyErr = func(env events.ErrorEnvelope) {
 		if ri.Valid {
 			_ = cl.Emit(events.Sync(ri.Value), encodeEnv(env))
