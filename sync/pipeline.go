@@ -176,7 +176,7 @@ func (m *Module) invoke(ctx context.Context, c *call, in any) (out any, err erro
 		}
 	}()
 	out, err = c.e.call(hctx, c.req, in)
-	return out, err, 0
+	return // dur is set by the deferred function
 }
 
 // serverResult encodes the server handler's output, or turns its error
