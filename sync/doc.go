@@ -24,12 +24,13 @@
 //
 // # Fan-out
 //
-// A route with a client handler, or a server with a preSyncRecipient hook,
-// is delivered recipient by recipient: the room's sockets are fetched
-// cluster-wide and the client handler runs for each (with bounded
-// concurrency). Otherwise the frame is encoded once and sent with one room
-// broadcast; the bytes each recipient gets are the same either way.
-// ignoreSelf skips the sender's socket and every socket of its session.
+// A route with a client handler, or a server with a PreSyncRecipient or
+// PostSyncRecipient hook, is delivered recipient by recipient: the room's
+// sockets are fetched cluster-wide and the client handler runs for each
+// (with bounded concurrency). Otherwise the frame is encoded once and sent
+// with one room broadcast; the bytes each recipient gets are the same
+// either way. ignoreSelf skips the sender's socket and every socket of its
+// session.
 //
 // # Cancellation
 //

@@ -24,7 +24,7 @@ import (
 // c.bg, so a sender leaving does not cut a delivery in half.
 func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut json.RawMessage) {
 	req, e, srv := c.req, c.e, m.server()
-	perRecipient := e.client != nil || hooked(srv, PreSyncRecipient)
+	perRecipient := e.client != nil || hooked(srv, PreSyncRecipient) || hooked(srv, PostSyncRecipient)
 	senderInRoom := req.room == "" || (req.Client != nil && req.Client.InRoom(req.room))
 	fetched := perRecipient || hooked(srv, PostSyncFanout) || (c.early && !senderInRoom)
 	var recips []*socketio.RemoteSocket
@@ -170,11 +170,14 @@ func (m *Module) deliverOne(ctx context.Context, c *call, rs *socketio.RemoteSoc
 	req, e, srv := c.req, c.e, m.server()
 	token, uid := luckystack.ClientInfo(rs)
 	so, frame := serverOut, base
-	if hooked(srv, PreSyncRecipient) {
-		ev := &RecipientEvent{
+	var ev *RecipientEvent
+	if hooked(srv, PreSyncRecipient) || hooked(srv, PostSyncRecipient) {
+		ev = &RecipientEvent{
 			RouteName: req.RouteName, Receiver: req.Receiver, RecipientSocketID: rs.ID,
 			RecipientUserID: uid, RecipientToken: token, ServerOutput: serverOut, Request: req,
 		}
+	}
+	if hooked(srv, PreSyncRecipient) {
 		if stop := luckystack.DispatchHook(ctx, srv, PreSyncRecipient, ev); stop != nil {
 			if stop.OverrideOutput == nil {
 				return false
@@ -196,6 +199,10 @@ func (m *Module) deliverOne(ctx context.Context, c *call, rs *socketio.RemoteSoc
 	}
 	if err := emitTo(srv, rs, frame); err != nil {
 		return false
+	}
+	if ev != nil && hooked(srv, PostSyncRecipient) {
+		ev.ServerOutput, ev.Frame = so, frame
+		luckystack.DispatchHook(ctx, srv, PostSyncRecipient, ev)
 	}
 	return true
 }

@@ -40,7 +40,8 @@ type Event struct {
 	RecipientCount int
 }
 
-// RecipientEvent is the payload of [PreSyncRecipient].
+// RecipientEvent is the payload of [PreSyncRecipient] and
+// [PostSyncRecipient].
 type RecipientEvent struct {
 	// RouteName is the canonical key.
 	RouteName string
@@ -56,6 +57,8 @@ type RecipientEvent struct {
 	ServerOutput json.RawMessage
 	// Request is the sender's request.
 	Request *Request
+	// Frame is the frame sent (PostSyncRecipient only).
+	Frame json.RawMessage
 }
 
 // StreamEvent is the payload of [PreSyncStream] and [PostSyncStream].
@@ -87,7 +90,8 @@ type ErrorEvent struct {
 // Hooks of the sync pipeline (luckystack-wire.md §8.2), in pipeline order.
 // Stoppable pre-hooks refuse the request with the stop's code and status
 // (403 when zero); post-hooks ignore stops. All run synchronously on the
-// request's goroutine; PreSyncRecipient runs on the fan-out workers.
+// request's goroutine; PreSyncRecipient and PostSyncRecipient run on the
+// fan-out workers.
 // The first hook of a socket request is api.PreSocketMessage with channel
 // "sync", and refused rate limits fire api.RateLimitExceeded.
 var (
@@ -116,6 +120,10 @@ var (
 	// without a client handler from one room broadcast to per-recipient
 	// delivery.
 	PreSyncRecipient = luckystack.NewHook[RecipientEvent]("preSyncRecipient")
+	// PostSyncRecipient runs after a recipient's frame was handed to its
+	// socket (not for skipped recipients). Like PreSyncRecipient it switches
+	// delivery to per-recipient.
+	PostSyncRecipient = luckystack.NewHook[RecipientEvent]("postSyncRecipient")
 	// PreSyncStream runs before each stream chunk (stops are ignored).
 	PreSyncStream = luckystack.NewHook[StreamEvent]("preSyncStream")
 	// PostSyncStream runs after each stream chunk was sent.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -73,6 +74,13 @@ func TestSyncPipelineOrder(t *testing.T) {
 		rec.add("preSyncRecipient:" + ev.RecipientUserID)
 		return nil
 	})
+	luckystack.RegisterHook(e.srv, PostSyncRecipient, func(_ context.Context, ev *RecipientEvent) error {
+		rec.add("postSyncRecipient:" + ev.RecipientUserID)
+		if !json.Valid(ev.Frame) {
+			rec.add("bad frame")
+		}
+		return nil
+	})
 	done := make(chan struct{})
 	luckystack.RegisterHook(e.srv, PostSyncFanout, func(_ context.Context, ev *Event) error {
 		rec.add("postSyncFanout")
@@ -84,10 +92,14 @@ func TestSyncPipelineOrder(t *testing.T) {
 	require.Equal(t, "success", ack["status"])
 	recv(t, done)
 	got := rec.list()
-	require.Len(t, got, 11)
+	require.Len(t, got, 13)
 	assert.Equal(t, []string{"preSocketMessage", "preSyncAuthorize", "postSyncAuthorize", "preSyncValidate", "postSyncValidate", "preSyncExecute", "postSyncExecute", "preSyncFanout"}, got[:8])
-	assert.ElementsMatch(t, []string{"preSyncRecipient:a", "preSyncRecipient:b"}, got[8:10])
-	assert.Equal(t, "postSyncFanout", got[10])
+	perRecipient := got[8:12]
+	assert.ElementsMatch(t, []string{"preSyncRecipient:a", "preSyncRecipient:b", "postSyncRecipient:a", "postSyncRecipient:b"}, perRecipient)
+	for _, id := range []string{"a", "b"} {
+		assert.Less(t, slices.Index(perRecipient, "preSyncRecipient:"+id), slices.Index(perRecipient, "postSyncRecipient:"+id))
+	}
+	assert.Equal(t, "postSyncFanout", got[12])
 	assert.Equal(t, 2, last.RecipientCount)
 	assert.Equal(t, "sync/chat/message/v1", last.RouteName)
 	assert.Equal(t, "r", last.Receiver)
@@ -456,5 +468,3 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 	var zero T
 	return zero
 }
-
-var _ = json.Marshal
