@@ -21,7 +21,10 @@ func TestSyncCancel(t *testing.T) {
 		t.Run(by, func(t *testing.T) {
 			causes := make(chan error, 1)
 			e := newEnv(t, noLimits(), func(m *Module) {
-				mustRegister(t, m, "chat/slow/v1", Route[Msg, Msg]{Server: func(ctx context.Context, _ *Request, in Msg) (Msg, error) {
+				mustRegister(t, m, "chat/slow/v1", Route[Msg, Msg]{Server: func(ctx context.Context, req *Request, in Msg) (Msg, error) {
+					// Tell the client the handler runs: a cancel that came
+					// earlier stops the request before its handler.
+					assert.NoError(t, req.Stream(map[string]bool{"running": true}))
 					<-ctx.Done()
 					causes <- context.Cause(ctx)
 					return in, nil
@@ -33,6 +36,7 @@ func TestSyncCancel(t *testing.T) {
 			require.NoError(t, a.Emit("sync", syncMsg("sync/chat/slow/v1", Msg{}, "r", 1)))
 			var frame map[string]string
 			require.NoError(t, expectEvent(t, a, "sync-progress-1").Decode(0, &frame))
+			assert.Equal(t, map[string]any{"running": true}, map[string]any(expect(t, a, "sync-progress-1")))
 			key := frame["__cancelId"]
 			if by == "cb" {
 				key = "chat/slow/v1"
@@ -53,7 +57,8 @@ func TestSyncCancel(t *testing.T) {
 func TestSyncDisconnectCancels(t *testing.T) {
 	causes := make(chan error, 1)
 	e := newEnv(t, noLimits(), func(m *Module) {
-		mustRegister(t, m, "chat/slow/v1", Route[Msg, Msg]{Server: func(ctx context.Context, _ *Request, in Msg) (Msg, error) {
+		mustRegister(t, m, "chat/slow/v1", Route[Msg, Msg]{Server: func(ctx context.Context, req *Request, in Msg) (Msg, error) {
+			assert.NoError(t, req.Stream(map[string]bool{"running": true}))
 			<-ctx.Done()
 			causes <- ctx.Err()
 			return in, nil
@@ -61,7 +66,8 @@ func TestSyncDisconnectCancels(t *testing.T) {
 	})
 	a, _ := e.member("a", "r")
 	require.NoError(t, a.Emit("sync", syncMsg("sync/chat/slow/v1", Msg{}, "r", 1)))
-	expectEvent(t, a, "sync-progress-1")
+	expectEvent(t, a, "sync-progress-1") // {__cancelId}
+	expectEvent(t, a, "sync-progress-1") // {running}
 	require.NoError(t, a.Close())
 	assert.ErrorIs(t, recv(t, causes), context.Canceled)
 }
