@@ -52,6 +52,12 @@ func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut jso
 			return
 		}
 	}
+	base, err := successFrame(e, serverOut, nil, "")
+	if err != nil {
+		// serverOut is valid JSON, so this cannot happen; answer anyway.
+		c.fail(m.failCode(req, events.CodeSyncInvalidServerResponse))
+		return
+	}
 	if ctx.Err() != nil {
 		return
 	}
@@ -59,12 +65,6 @@ func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut jso
 		c.succeed(serverOut)
 	}
 	bg := c.bg
-	base, err := successFrame(e, serverOut, nil, "")
-	if err != nil {
-		// serverOut is valid JSON, so this cannot happen; answer anyway.
-		c.fail(m.failCode(req, events.CodeSyncInvalidServerResponse))
-		return
-	}
 	count := -1
 	if fetched {
 		recips = slices.DeleteFunc(recips, func(rs *socketio.RemoteSocket) bool { return m.skip(c, rs) })
