@@ -134,6 +134,9 @@ func latestLocked(ts *tokenState) int64 {
 // idle for AFKTimeout, here and (through the store) on other instances.
 // One pass touches each local socket once, under one short lock.
 func (t *tracker) sample(ctx context.Context) {
+	if !t.opts.afkEnabled() {
+		return
+	}
 	now := time.Now()
 	cutoff := now.Add(-t.opts.AFKTimeout).UnixNano()
 	var idle []idleToken
