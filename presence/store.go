@@ -51,10 +51,10 @@ type Store interface {
 type MemoryStore struct {
 	now func() time.Time
 
-	mu       sync.Mutex // Protects following.
-	graces   map[string]Grace
-	active   map[string]memActivity
-	pruneAt  int
+	mu      sync.Mutex // Protects following.
+	graces  map[string]Grace
+	active  map[string]memActivity
+	pruneAt int
 }
 
 type memActivity struct{ at, until time.Time }
