@@ -177,6 +177,7 @@ func (t *tracker) disconnected(c conn, reason string) {
 	token := c.Token()
 	t.mu.Lock()
 	st := t.sockets[c.ID()]
+	tabSwitch := st != nil && st.tabSwitch
 	if st != nil {
 		delete(t.sockets, c.ID())
 		if ts := t.tokens[token]; ts != nil {
@@ -194,7 +195,6 @@ func (t *tracker) disconnected(c conn, reason string) {
 	}
 	closed := t.closed
 	t.mu.Unlock()
-	tabSwitch := st != nil && st.tabSwitch
 	window, opens := t.opts.window(reason, tabSwitch)
 	if token == "" || !t.broadcaster || !opens || closed {
 		t.fireDisconnects([]deferred{{c, reason}})
