@@ -393,3 +393,39 @@ func TestHookPayloadsCarryTheClient(t *testing.T) {
 		assert.Nil(t, got.Client, "a fake conn is no luckystack.Client")
 	})
 }
+
+// TestReconnectRacingTheExpiry reconnects at the very instant the window
+// ends, letting the scheduler pick the interleaving: whatever wins, the
+// window closes exactly once and is never both warm and expired.
+func TestReconnectRacingTheExpiry(t *testing.T) {
+	outcomes := map[string]int{}
+	for range 30 {
+		synctest.Test(t, func(t *testing.T) {
+			n := newNet(t)
+			in := n.newInstance(t, "A", Options{}, true)
+			twoUsers(t, n, in)
+			in.disconnect(in.connect("a1", "ta"), "transport close")
+			time.Sleep(60 * time.Second) // the timer fires now; no Wait
+			in.connect("a2", "ta")
+			synctest.Wait()
+			log := in.take()
+			assert.Equal(t, 1, countPrefix(log, "onSocketDisconnect a1"), "%v", log)
+			warm := countPrefix(log, "postSocketReconnect") == 1
+			expired := countPrefix(log, "postDisconnectGraceExpired") == 1
+			assert.False(t, warm && expired, "%v", log)
+			switch {
+			case warm:
+				outcomes["warm"]++
+				assert.True(t, sessionExists(t, n, "ta"))
+				assert.Zero(t, countPrefix(n.sentNames(), "userLeft"))
+			case expired:
+				outcomes["expired"]++
+				assert.Equal(t, 1, countPrefix(n.sentNames(), "userLeft"))
+			default:
+				outcomes["tab alive"]++ // expiry saw a2 already connected
+				assert.True(t, sessionExists(t, n, "ta"))
+			}
+		})
+	}
+	t.Log(outcomes)
+}
