@@ -60,9 +60,8 @@ func (t *tracker) activity(ctx context.Context, c conn) {
 	now := time.Now()
 	token := c.Token()
 	t.mu.Lock()
-	st := t.sockets[c.ID()]
-	ts := t.tokens[token]
-	if st == nil || ts == nil {
+	st, ts := t.socketLocked(token, c.ID())
+	if st == nil {
 		t.mu.Unlock()
 		return
 	}
@@ -90,7 +89,7 @@ func (t *tracker) activity(ctx context.Context, c conn) {
 // ends, and reports true so the caller disconnects the socket.
 func (t *tracker) intentionalDisconnect(ctx context.Context, c conn) bool {
 	t.mu.Lock()
-	st := t.sockets[c.ID()]
+	st, _ := t.socketLocked(c.Token(), c.ID())
 	if st == nil || st.tabSwitch {
 		t.mu.Unlock()
 		return false
@@ -234,10 +233,9 @@ func (t *tracker) roomPresence(ctx context.Context, room string) ([]Member, erro
 	defer t.mu.Unlock()
 	for _, s := range socks {
 		m := Member{SocketID: s.id, UserID: s.userID}
-		if st := t.sockets[s.id]; st != nil {
+		if st, ts := t.socketLocked(s.token, s.id); st != nil {
 			m.LastActivity = time.Unix(0, st.last)
 			m.AFK = StateActive
-			ts := t.tokens[st.c.Token()]
 			if t.opts.afkEnabled() && (st.last < cutoff || (ts != nil && ts.afk)) {
 				m.AFK = StateAFK
 			}

@@ -15,7 +15,6 @@ func BenchmarkSample10k(b *testing.B) {
 	for i := range 10000 {
 		c := &fakeConn{id: fmt.Sprint("s", i), token: fmt.Sprint("t", i)}
 		st := &socketState{c: c, last: now}
-		tr.sockets[c.id] = st
 		ts := tr.tokenLocked(c.token)
 		ts.socks = append(ts.socks, st)
 	}

@@ -226,7 +226,7 @@ func (f fakeCluster) roomSockets(_ context.Context, room string) ([]roomSocket, 
 	var out []roomSocket
 	for id, rs := range n.rooms {
 		if slices.Contains(rs, room) {
-			out = append(out, roomSocket{id: id, userID: n.socks[id].userID})
+			out = append(out, roomSocket{id: id, token: n.socks[id].token, userID: n.socks[id].userID})
 		}
 	}
 	slices.SortFunc(out, func(a, b roomSocket) int {

@@ -149,8 +149,8 @@ func (c serverCluster) roomSockets(ctx context.Context, room string) ([]roomSock
 	}
 	out := make([]roomSocket, 0, len(socks))
 	for _, rs := range socks {
-		_, uid := luckystack.ClientInfo(rs)
-		out = append(out, roomSocket{id: rs.ID, userID: uid})
+		tok, uid := luckystack.ClientInfo(rs)
+		out = append(out, roomSocket{id: rs.ID, token: tok, userID: uid})
 	}
 	return out, nil
 }

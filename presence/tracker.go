@@ -39,7 +39,7 @@ type cluster interface {
 	goOwned(fn func(ctx context.Context)) bool
 }
 
-type roomSocket struct{ id, userID string }
+type roomSocket struct{ id, token, userID string }
 
 // tracker holds the presence state of one instance.
 type tracker struct {
@@ -50,10 +50,11 @@ type tracker struct {
 	broadcaster bool
 	log         *slog.Logger
 
-	mu      sync.Mutex // Protects following.
-	sockets map[string]*socketState
-	tokens  map[string]*tokenState
-	closed  bool
+	// Sockets are found through their token: one map entry per session
+	// rather than one per socket keeps the per-connection cost down.
+	mu     sync.Mutex // Protects following.
+	tokens map[string]*tokenState
+	closed bool
 }
 
 // socketState is what presence keeps per live socket of a session (only
@@ -94,13 +95,27 @@ func newTracker(srv *luckystack.Server, cl cluster, opts Options, broadcaster bo
 		log = srv.Logger()
 	}
 	return &tracker{srv: srv, cl: cl, store: opts.Store, opts: opts, broadcaster: broadcaster, log: log,
-		sockets: map[string]*socketState{}, tokens: map[string]*tokenState{}}
+		tokens: map[string]*tokenState{}}
 }
 
 func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// socketLocked finds a live socket of token by id.
+func (t *tracker) socketLocked(token, id string) (*socketState, *tokenState) {
+	ts := t.tokens[token]
+	if ts == nil {
+		return nil, nil
+	}
+	for _, s := range ts.socks {
+		if s.c.ID() == id {
+			return s, ts
+		}
+	}
+	return nil, ts
 }
 
 func (t *tracker) tokenLocked(token string) *tokenState {
@@ -138,7 +153,6 @@ func (t *tracker) connected(ctx context.Context, c conn) {
 		return
 	}
 	st := &socketState{c: c, last: now}
-	t.sockets[c.ID()] = st
 	ts := t.tokenLocked(token)
 	ts.socks = append(ts.socks, st)
 	var flush []deferred
@@ -176,23 +190,21 @@ func (t *tracker) connected(ctx context.Context, c conn) {
 func (t *tracker) disconnected(c conn, reason string) {
 	token := c.Token()
 	t.mu.Lock()
-	st := t.sockets[c.ID()]
-	tabSwitch := st != nil && st.tabSwitch
-	if st != nil {
-		delete(t.sockets, c.ID())
-		if ts := t.tokens[token]; ts != nil {
-			for i, s := range ts.socks {
-				if s == st {
-					ts.socks = append(ts.socks[:i], ts.socks[i+1:]...)
-					break
-				}
+	var st *socketState
+	if ts := t.tokens[token]; ts != nil {
+		for i, s := range ts.socks {
+			if s.c.ID() == c.ID() {
+				st = s
+				ts.socks = append(ts.socks[:i], ts.socks[i+1:]...)
+				break
 			}
-			if len(ts.socks) == 0 {
-				ts.socks = nil
-			}
-			t.dropTokenLocked(token, ts)
 		}
+		if len(ts.socks) == 0 {
+			ts.socks = nil
+		}
+		t.dropTokenLocked(token, ts)
 	}
+	tabSwitch := st != nil && st.tabSwitch
 	closed := t.closed
 	t.mu.Unlock()
 	window, opens := t.opts.window(reason, tabSwitch)

@@ -3,7 +3,7 @@
 // sockets, each of its own logged-in session in a room, with and without
 // presence installed.
 //
-//	go run ./bench/presence -n 10000 -idle 30s -out bench/results/presence.json
+//	go run ./bench/presence -n 10000 -idle 50s -out bench/results/presence.json
 //
 // The parent starts the server as a child process (this program with
 // -role server), one variant at a time, opens N connections from its own
@@ -42,7 +42,9 @@ import (
 func main() {
 	role := flag.String("role", "parent", "parent or server")
 	n := flag.Int("n", 10000, "idle sockets")
-	idle := flag.Duration("idle", 30*time.Second, "CPU measuring window with all sockets idle")
+	// A multiple of the 25s ping interval, so every socket pings equally
+	// often inside the window whatever its phase.
+	idle := flag.Duration("idle", 50*time.Second, "CPU measuring window with all sockets idle")
 	on := flag.Bool("presence", false, "server role: install presence")
 	out := flag.String("out", "bench/results/presence.json", "result file")
 	flag.Parse()
@@ -335,6 +337,7 @@ func parent(n int, idle time.Duration, out string) error {
 		ExtraRSSKBPerConn  float64 `json:"extra_rss_kb_per_conn"`
 		ExtraHeapKBPerConn float64 `json:"extra_heap_kb_per_conn"`
 		ExtraIdleCPUPoints float64 `json:"extra_idle_cpu_percent_points"`
+		ExtraIdleCPURel    float64 `json:"extra_idle_cpu_percent_of_baseline"`
 		ExtraConnectCPUPct float64 `json:"extra_connect_cpu_percent"`
 	}{Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
 		Note: "one run per variant; server GOMAXPROCS=1 pinned to CPU 0 when taskset exists; every socket is its own session in a room of 100; presence with default options (sampler every 15s)"}
@@ -349,6 +352,9 @@ func parent(n int, idle time.Duration, out string) error {
 	res.ExtraRSSKBPerConn = pres.RSSKBPerConn - base.RSSKBPerConn
 	res.ExtraHeapKBPerConn = pres.HeapKBPerConn - base.HeapKBPerConn
 	res.ExtraIdleCPUPoints = pres.IdleCPUPercent - base.IdleCPUPercent
+	if base.IdleCPUSeconds > 0 {
+		res.ExtraIdleCPURel = 100 * (pres.IdleCPUSeconds - base.IdleCPUSeconds) / base.IdleCPUSeconds
+	}
 	if base.ConnectCPUSecond > 0 {
 		res.ExtraConnectCPUPct = 100 * (pres.ConnectCPUSecond - base.ConnectCPUSecond) / base.ConnectCPUSecond
 	}
