@@ -269,10 +269,13 @@ func (s *Server) onDisconnect(sock *socketio.Socket, reason string) {
 	if !ok {
 		return
 	}
-	DispatchHook(context.Background(), s, OnSocketDisconnect, &SocketDisconnectEvent{SocketID: sock.ID(), Token: c.token, Reason: reason, Client: c})
 	if p := s.presenceSeam(); p != nil {
+		// Presence owns onSocketDisconnect: it fires it when the socket's
+		// grace window closes, so it stays the session's final event.
 		p.SocketDisconnected(c, reason)
+		return
 	}
+	DispatchHook(context.Background(), s, OnSocketDisconnect, &SocketDisconnectEvent{SocketID: sock.ID(), Token: c.token, Reason: reason, Client: c})
 }
 
 // dispatchEvent routes a Socket.IO event to its LuckyStack handler with the

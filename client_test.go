@@ -43,6 +43,14 @@ func TestSocketEventsAndClient(t *testing.T) {
 	e := newRoomEnv(t, Options{})
 	pres := &presenceLog{}
 	e.srv.SetPresence(pres)
+	var firedMu sync.Mutex
+	fired := 0
+	RegisterHook(e.srv, OnSocketDisconnect, func(context.Context, *SocketDisconnectEvent) error {
+		firedMu.Lock()
+		fired++
+		firedMu.Unlock()
+		return nil
+	})
 
 	type seen struct {
 		payload string
@@ -106,6 +114,9 @@ func TestSocketEventsAndClient(t *testing.T) {
 		assert.Equal(t, []string{"disconnected u1 client namespace disconnect"}, p)
 		return true
 	}, wctxDeadline, pollEvery)
+	firedMu.Lock()
+	assert.Zero(t, fired, "with presence installed, presence fires onSocketDisconnect")
+	firedMu.Unlock()
 
 	anon := dial(t, e.ts, sioclient.Options{})
 	require.NoError(t, anon.Emit("probe", 1))

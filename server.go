@@ -40,7 +40,12 @@ type Verifier interface {
 // Presence is the seam the presence module plugs into: the server tells it
 // about every socket that connected (after onSocketConnect) and disconnected.
 type Presence interface {
+	// SocketConnected runs after onSocketConnect, before the socket's
+	// first event.
 	SocketConnected(ctx context.Context, c *Client)
+	// SocketDisconnected takes over the socket's onSocketDisconnect: the
+	// implementation must dispatch OnSocketDisconnect for c exactly once,
+	// at once or when its grace window closes.
 	SocketDisconnected(c *Client, reason string)
 }
 
