@@ -1,0 +1,65 @@
+// Package router is the front door of a LuckyStack deployment with several
+// backends: an [http.Handler] that sends each request to a backend of the
+// service it belongs to.
+//
+//	rt, err := router.New(router.Config{
+//		Services: map[string][]string{
+//			"system": {"http://10.0.0.1:3000", "http://10.0.0.2:3000"},
+//			"billing": {"http://10.0.0.3:3000"},
+//		},
+//	})
+//	srv := &http.Server{Addr: ":8080", Handler: rt}
+//	srv.RegisterOnShutdown(func() { _ = rt.Close(context.Background()) })
+//
+// # Routing
+//
+// /api/<service>/... and /sync/<service>/... go to that service; a path
+// naming no configured service, and every other path, goes to
+// Config.DefaultService. Every protocol upgrade (any path) and every
+// /socket.io/ request go to Config.WebSocketService, so the polling and
+// websocket halves of one Socket.IO connection reach the same backends.
+// Within a service new requests take the backends in turn.
+//
+// With several websocket backends, the requests of one Engine.IO session
+// must all reach the backend that holds it. The router reads the session
+// id from the open packet of each polling handshake and sends every later
+// request carrying that ?sid= (polling or the websocket upgrade) to the
+// same backend. The table is per Router: several router instances need
+// their own stickiness in front of them (or websocket-only clients).
+//
+// A backend that refuses a connection is skipped for new sessions for
+// Config.RefusedBackoff and the next backend is tried, for requests that
+// have sent nothing yet (no body, no session). Upgrades are never retried
+// once their head was sent.
+//
+// # Upgrades
+//
+// The upgrade path follows the original's createWsProxy: a request head
+// over Config.MaxHeaderBytes is answered 431, a target not in origin form
+// 400, a service without backends 502, a backend silent for
+// Config.HandshakeTimeout 504; a non-101 answer is relayed; on 101 the
+// status line and headers go to the client (keeping Connection: Upgrade,
+// without other hop-by-hop headers, Set-Cookie or X-Luckystack-*), then
+// the bytes each side sent early, then both directions are piped until a
+// side closes or the connection idles for Config.IdleTimeout. There is no
+// lifetime byte cap unless Config.MaxBytesPerConnection sets one.
+//
+// [http.Server.Shutdown] neither closes nor waits for upgraded
+// connections: call [Router.Close] from RegisterOnShutdown.
+//
+// # Forwarding headers
+//
+// X-Forwarded-*, X-Real-IP and Forwarded from a client are dropped unless
+// the client's address is in Config.TrustedProxies; the router then sets
+// X-Forwarded-For (extending a trusted chain), X-Forwarded-Host and
+// X-Forwarded-Proto. Backends believe them when the router's address is in
+// their luckystack Config.HTTP.TrustedProxies, so rate limits and hooks see
+// the real client rather than the router.
+//
+// # Hooks
+//
+// [Router.OnProxyRequestGate] may refuse a request or upgrade with a status
+// (403 by default); [Router.OnPreProxyRequest] and
+// [Router.OnPostProxyResponse] observe. Registrations belong to one Router,
+// append, run in order and are safe while serving.
+package router
