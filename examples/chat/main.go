@@ -3,7 +3,8 @@
 // a room with the sync module. Run it with `make run` (127.0.0.1:3000) or
 // `go run ./examples/chat 8080`, and open the page it serves. Set REDIS_URL
 // to keep sessions and rate limits in Redis and to run several instances as
-// one cluster.
+// one cluster, and TRUSTED_PROXIES (comma list of CIDRs) to believe the
+// X-Forwarded-For of a router in front (examples/multi-instance).
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -89,7 +91,10 @@ func newServer(args []string, log *slog.Logger, static fs.FS, stores redisStores
 		Adapter:     stores.adapter,
 		Modules:     []luckystack.Module{apiMod, syncMod},
 		Config: luckystack.Config{
-			HTTP: luckystack.HTTPConfig{CORS: luckystack.CORSConfig{AllowLocalhost: true}},
+			HTTP: luckystack.HTTPConfig{
+				CORS:           luckystack.CORSConfig{AllowLocalhost: true},
+				TrustedProxies: splitComma(os.Getenv("TRUSTED_PROXIES")),
+			},
 		},
 	}
 	srv, err := luckystack.NewServer(opts)
@@ -101,4 +106,15 @@ func newServer(args []string, log *slog.Logger, static fs.FS, stores redisStores
 		return nil, err
 	}
 	return srv, nil
+}
+
+// splitComma splits a comma list, dropping blanks.
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
