@@ -70,6 +70,7 @@ type backend struct {
 	// downUntil is the UnixNano until which the backend is skipped for new
 	// sessions after refusing a connection.
 	downUntil atomic.Int64
+	pool      connPool
 }
 
 // service is a named list of backends with its round-robin cursor.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"net/netip"
 	"strings"
 	"sync"
@@ -16,12 +15,10 @@ import (
 // Router is an http.Handler that forwards each request to a backend of
 // the service it belongs to. Create it with [New].
 type Router struct {
-	cfg       Config
-	services  map[string]*service
-	trusted   []netip.Prefix
-	sticky    *stickyTable
-	transport *http.Transport
-	proxy     *httputil.ReverseProxy
+	cfg      Config
+	services map[string]*service
+	trusted  []netip.Prefix
+	sticky   *stickyTable
 
 	gates hookList[GateFunc]
 	pres  hookList[PreProxyFunc]
@@ -58,17 +55,6 @@ func New(cfg Config) (*Router, error) {
 		sticky:   newStickyTable(cfg.StickyTTL, cfg.MaxStickySessions),
 		tunnels:  make(map[*tunnel]struct{}),
 	}
-	rt.transport = &http.Transport{
-		DialContext:           cfg.Dialer.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// Bodies pass through as the backend encoded them.
-		DisableCompression: true,
-	}
-	rt.proxy = rt.newReverseProxy()
 	return rt, nil
 }
 
@@ -95,7 +81,7 @@ func (rt *Router) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	rt.transport.CloseIdleConnections()
+	rt.closeIdle()
 	return err
 }
 
@@ -270,7 +256,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.serveUpgrade(w, r, a)
 		return
 	}
-	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, a)))
+	rt.forwardHTTP(w, r, a)
 }
 
 // attempt is the per-request state the proxy stages share.
@@ -279,11 +265,4 @@ type attempt struct {
 	backend *backend
 	tried   []*backend
 	start   time.Time
-}
-
-type attemptKey struct{}
-
-func attemptOf(ctx context.Context) *attempt {
-	a, _ := ctx.Value(attemptKey{}).(*attempt)
-	return a
 }

@@ -1,0 +1,520 @@
+// Command router measures the latency luckystack-go's router adds in front
+// of a backend, next to nginx (Debian package) proxying the same backend
+// in the same run. See README.md.
+//
+//	go run ./bench/router                       # 3 alternating reps -> bench/results/router.json
+//	go run ./bench/router -reps 1 -duration 1s  # quick check
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/router:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	reps     int
+	clients  int
+	duration time.Duration
+	rate     int
+	httpRate int
+	out      string
+	nginx    string
+}
+
+func run() error {
+	var o options
+	flag.IntVar(&o.reps, "reps", 3, "alternating repetitions")
+	flag.IntVar(&o.clients, "clients", 100, "concurrent clients")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measurement window of each run")
+	flag.IntVar(&o.rate, "rate", 2000, "open-loop websocket scenario: calls per second over all clients")
+	flag.IntVar(&o.httpRate, "http-rate", 1000, "open-loop HTTP scenario: requests per second over all clients")
+	flag.StringVar(&o.out, "out", "bench/results/router.json", "result file")
+	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (Debian package nginx)")
+	only := flag.String("scenarios", "", "comma list of scenarios to run (ws_closed, ws_open, http_closed, http_open); empty runs all")
+	flag.Parse()
+	nginxBin, err := exec.LookPath(o.nginx)
+	if err != nil {
+		return fmt.Errorf("nginx not found (apt-get install nginx): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "bench-router-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bins := map[string]string{}
+	for name, pkg := range map[string]string{
+		"server":  "./bench/server",
+		"router":  "./cmd/luckystack-router",
+		"loadgen": "./bench/loadgen",
+	} {
+		bins[name] = filepath.Join(dir, name)
+		if out, err := exec.Command("go", "build", "-o", bins[name], pkg).CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+
+	var procs procSet
+	defer procs.stopAll()
+	backendPort := freePort()
+	_, err = procs.start("backend", []string{"PORT=" + strconv.Itoa(backendPort), "HOST=127.0.0.1", "GOMAXPROCS=1"}, bins["server"])
+	if err != nil {
+		return err
+	}
+	backendURL := "http://127.0.0.1:" + strconv.Itoa(backendPort)
+	routerPort := freePort()
+	routerProc, err := procs.start("router", []string{"GOMAXPROCS=1"}, bins["router"], "-quiet",
+		"-listen", "127.0.0.1:"+strconv.Itoa(routerPort), "-service", "system="+backendURL)
+	if err != nil {
+		return err
+	}
+	nginxPort := freePort()
+	conf, err := writeNginxConf(dir, nginxPort, backendPort)
+	if err != nil {
+		return err
+	}
+	nginxProc, err := procs.start("nginx", nil, nginxBin, "-p", dir, "-c", conf)
+	if err != nil {
+		return err
+	}
+	targets := []target{
+		{name: "direct", url: backendURL},
+		{name: "router", url: "http://127.0.0.1:" + strconv.Itoa(routerPort), pid: routerProc.Process.Pid},
+		{name: "nginx", url: "http://127.0.0.1:" + strconv.Itoa(nginxPort), pid: nginxProc.Process.Pid},
+	}
+	for _, t := range targets {
+		if err := waitUp(t.url); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
+	scenarios := []scenario{
+		{name: "ws_closed", what: fmt.Sprintf("Socket.IO emit+ack round trips over websocket, %d clients, closed loop", o.clients),
+			run: func(t target) (measure, error) {
+				return loadgen(bins["loadgen"], t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String())
+			}},
+		{name: "ws_open", what: fmt.Sprintf("Socket.IO emit+ack over websocket, %d clients, open loop at %d calls/s", o.clients, o.rate),
+			run: func(t target) (measure, error) {
+				return loadgen(bins["loadgen"], t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String(),
+					"-rate", strconv.Itoa(o.rate))
+			}},
+		{name: "http_closed", what: fmt.Sprintf("HTTP GET round trips (keep-alive), %d clients, closed loop", o.clients),
+			run: func(t target) (measure, error) { return httpLoop(t, o.clients, o.duration, 0) }},
+		{name: "http_open", what: fmt.Sprintf("HTTP GET (keep-alive), %d clients, open loop at %d requests/s, latency from the scheduled send", o.clients, o.httpRate),
+			run: func(t target) (measure, error) { return httpLoop(t, o.clients, o.duration, o.httpRate) }},
+	}
+
+	if *only != "" {
+		scenarios = slices.DeleteFunc(scenarios, func(s scenario) bool { return !slices.Contains(strings.Split(*only, ","), s.name) })
+	}
+	res := result{
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Machine: machine(),
+		Method: "Backend: bench/server (Go Socket.IO, GOMAXPROCS=1). Proxies: cmd/luckystack-router (GOMAXPROCS=1) and " +
+			"nginx " + nginxVersion(nginxBin) + " (worker_processes 1, upstream keepalive, websocket upgrade map), both " +
+			"in front of the same backend process. Each rep measures direct, router and nginx in alternating order; " +
+			"added = proxied minus direct of the same rep. Nothing pinned: the 2 cores are shared with other work, so " +
+			"single numbers are noisy; medians over reps are reported with every rep kept.",
+		Clients:  o.clients,
+		Duration: o.duration.String(),
+		Reps:     o.reps,
+	}
+	for _, sc := range scenarios {
+		sr := scenarioResult{Name: sc.name, What: sc.what}
+		for rep := 0; rep < o.reps; rep++ {
+			order := slices.Clone(targets)
+			if rep%2 == 1 {
+				slices.Reverse(order)
+			}
+			runs := map[string]measure{}
+			for _, t := range order {
+				fmt.Fprintf(os.Stderr, "%s rep %d: %s ...", sc.name, rep+1, t.name)
+				cpu0 := cpuTree(t.pid)
+				m, err := sc.run(t)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", sc.name, t.name, err)
+				}
+				if t.pid > 0 {
+					m.ProxyCPUs = round3(cpuTree(t.pid) - cpu0)
+				}
+				fmt.Fprintf(os.Stderr, " p50 %.3f ms, p99 %.3f ms, %.0f/s\n", m.P50, m.P99, m.PerSecond)
+				runs[t.name] = m
+			}
+			sr.Reps = append(sr.Reps, runs)
+		}
+		sr.summarize()
+		res.Scenarios = append(res.Scenarios, sr)
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
+}
+
+type target struct {
+	name string
+	url  string
+	pid  int // proxy process, 0 for direct
+}
+
+type scenario struct {
+	name, what string
+	run        func(target) (measure, error)
+}
+
+// measure is one run against one target.
+type measure struct {
+	P50       float64 `json:"p50_ms"`
+	P99       float64 `json:"p99_ms"`
+	PerSecond float64 `json:"per_s"`
+	N         int64   `json:"n"`
+	ProxyCPUs float64 `json:"proxy_cpu_s,omitempty"`
+}
+
+type scenarioResult struct {
+	Name string               `json:"name"`
+	What string               `json:"what"`
+	Reps []map[string]measure `json:"reps"`
+	// Added latency of each proxy over direct: medians over reps.
+	RouterAddedP50 float64 `json:"router_added_p50_ms"`
+	RouterAddedP99 float64 `json:"router_added_p99_ms"`
+	NginxAddedP50  float64 `json:"nginx_added_p50_ms"`
+	NginxAddedP99  float64 `json:"nginx_added_p99_ms"`
+	// RatioP50/P99: router added / nginx added (target <= 1.2).
+	RatioP50 float64 `json:"ratio_p50"`
+	RatioP99 float64 `json:"ratio_p99"`
+}
+
+func (s *scenarioResult) summarize() {
+	var rp50, rp99, np50, np99 []float64
+	for _, r := range s.Reps {
+		d := r["direct"]
+		rp50 = append(rp50, r["router"].P50-d.P50)
+		rp99 = append(rp99, r["router"].P99-d.P99)
+		np50 = append(np50, r["nginx"].P50-d.P50)
+		np99 = append(np99, r["nginx"].P99-d.P99)
+	}
+	s.RouterAddedP50, s.RouterAddedP99 = round3(median(rp50)), round3(median(rp99))
+	s.NginxAddedP50, s.NginxAddedP99 = round3(median(np50)), round3(median(np99))
+	if s.NginxAddedP50 > 0 {
+		s.RatioP50 = round3(s.RouterAddedP50 / s.NginxAddedP50)
+	}
+	if s.NginxAddedP99 > 0 {
+		s.RatioP99 = round3(s.RouterAddedP99 / s.NginxAddedP99)
+	}
+}
+
+type result struct {
+	Date      string           `json:"date"`
+	Machine   string           `json:"machine"`
+	Method    string           `json:"method"`
+	Clients   int              `json:"clients"`
+	Duration  string           `json:"duration"`
+	Reps      int              `json:"reps"`
+	Scenarios []scenarioResult `json:"scenarios"`
+}
+
+// loadgen runs bench/loadgen's rpc scenario against t.
+func loadgen(bin string, t target, args ...string) (measure, error) {
+	cmd := exec.Command(bin, append([]string{"rpc", "-url", t.url, "-label", t.name, "-timeout", "90s"}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return measure{}, fmt.Errorf("loadgen: %v\n%s%s", err, out.String(), errb.String())
+	}
+	var r struct {
+		Error    string  `json:"error"`
+		AcksPerS float64 `json:"acks_per_s"`
+		Acks     int64   `json:"acks_in_window"`
+		Latency  struct {
+			P50 float64 `json:"p50_ms"`
+			P99 float64 `json:"p99_ms"`
+		} `json:"latency"`
+	}
+	if err := json.Unmarshal(lastLine(out.Bytes()), &r); err != nil {
+		return measure{}, fmt.Errorf("loadgen output: %v: %s", err, out.String())
+	}
+	if r.Error != "" {
+		return measure{}, errors.New("loadgen: " + r.Error)
+	}
+	return measure{P50: r.Latency.P50, P99: r.Latency.P99, PerSecond: r.AcksPerS, N: r.Acks}, nil
+}
+
+func lastLine(b []byte) []byte {
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	return lines[len(lines)-1]
+}
+
+// httpLoop runs GETs from clients for d after a 1s warm-up: closed loop
+// when rate is 0, else each client sends on a fixed schedule (rate over all
+// clients) and latency counts from the scheduled time, so a stall is not
+// hidden by sending less. The request is an Engine.IO polling handshake the
+// websocket-only bench server refuses at once: a small fixed answer from
+// the backend.
+func httpLoop(t target, clients int, d time.Duration, rate int) (measure, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	url := t.url + "/socket.io/?EIO=4&transport=polling"
+	start := time.Now().Add(time.Second)
+	end := start.Add(d)
+	var mu sync.Mutex
+	var all []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			var interval time.Duration
+			next := time.Now()
+			if rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(clients) / float64(rate))
+				next = next.Add(time.Duration(rand.Int64N(int64(interval))))
+			}
+			for {
+				t0 := time.Now()
+				if rate > 0 {
+					time.Sleep(time.Until(next))
+					t0 = next
+					next = next.Add(interval)
+				}
+				if t0.After(end) {
+					break
+				}
+				resp, err := c.Get(url)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusBadRequest {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				if t0.After(start) {
+					mine = append(mine, time.Since(t0))
+				}
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return measure{}, firstErr
+	}
+	if len(all) == 0 {
+		return measure{}, errors.New("no requests completed")
+	}
+	slices.Sort(all)
+	q := func(p float64) float64 {
+		return round3(float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000)
+	}
+	return measure{P50: q(0.50), P99: q(0.99), PerSecond: round3(float64(len(all)) / d.Seconds()), N: int64(len(all))}, nil
+}
+
+func writeNginxConf(dir string, port, backendPort int) (string, error) {
+	for _, sub := range []string{"logs", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o777); err != nil {
+			return "", err
+		}
+	}
+	conf := fmt.Sprintf(`worker_processes 1;
+daemon off;
+master_process on;
+pid %[1]s/nginx.pid;
+error_log %[1]s/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/tmp/body;
+  proxy_temp_path %[1]s/tmp/proxy;
+  fastcgi_temp_path %[1]s/tmp/fastcgi;
+  uwsgi_temp_path %[1]s/tmp/uwsgi;
+  scgi_temp_path %[1]s/tmp/scgi;
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+  upstream backend { server 127.0.0.1:%[3]d; keepalive 256; }
+  server {
+    listen 127.0.0.1:%[2]d;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_read_timeout 120s;
+      proxy_buffering off;
+    }
+  }
+}
+`, dir, port, backendPort)
+	p := filepath.Join(dir, "nginx.conf")
+	return p, os.WriteFile(p, []byte(conf), 0o644)
+}
+
+func nginxVersion(bin string) string {
+	out, _ := exec.Command(bin, "-v").CombinedOutput()
+	s := strings.TrimSpace(string(out))
+	if i := strings.Index(s, "nginx/"); i >= 0 {
+		return s[i+len("nginx/"):]
+	}
+	return s
+}
+
+// procSet owns the processes the benchmark starts.
+type procSet struct{ cmds []*exec.Cmd }
+
+func (p *procSet) start(name string, env []string, bin string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p.cmds = append(p.cmds, cmd)
+	return cmd, nil
+}
+
+// stopAll ends each process group it started (nginx's workers included).
+func (p *procSet) stopAll() {
+	for _, c := range p.cmds {
+		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
+	}
+	for _, c := range p.cmds {
+		done := make(chan struct{})
+		go func() { _ = c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+}
+
+func waitUp(url string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url + "/socket.io/?EIO=4&transport=polling")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// cpuTree is the user+system CPU seconds of pid and its child processes.
+func cpuTree(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	total := cpuOf(pid)
+	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	for _, f := range strings.Fields(string(kids)) {
+		if k, err := strconv.Atoi(f); err == nil {
+			total += cpuOf(k)
+		}
+	}
+	return total
+}
+
+func cpuOf(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+func machine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	return fmt.Sprintf("%s, %d CPUs, %s, %s; loadavg at start %s", model, runtime.NumCPU(), runtime.GOOS, runtime.Version(),
+		strings.Join(strings.Fields(string(load))[:3], " "))
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }

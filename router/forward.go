@@ -1,0 +1,252 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// maxBufferedBody is the largest request body read before forwarding, so
+// the request can be sent again on a fresh connection when a kept-alive
+// one turns out closed. Larger and unknown-length bodies stream through
+// and are never resent.
+const maxBufferedBody = 64 << 10
+
+// maxAttempts bounds the sends of one request (stale connections, refusing
+// backends).
+const maxAttempts = 4
+
+// errStale marks a kept-alive connection the backend had closed before the
+// request reached it.
+var errStale = errors.New("router: backend closed a kept-alive connection")
+
+// forwardHTTP sends r to a backend of its route and relays the answer.
+func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt) {
+	ctx := r.Context()
+	header := r.Header.Clone()
+	removeHopByHop(header)
+	rt.setForwarding(header, r)
+	delete(header, "Content-Length")
+	delete(header, "Expect") // the body is sent right away
+	if _, ok := header["User-Agent"]; !ok {
+		header["User-Agent"] = []string{""} // none, rather than Go's default
+	}
+	if a.route.handshake {
+		// The open packet must arrive uncompressed to be read.
+		delete(header, "Accept-Encoding")
+	}
+	if rt.pres.list.Load() != nil {
+		rt.runPre(ctx, &ProxyRequestEvent{Service: a.route.svc.name, Target: a.backend.url.String(), Request: r, Header: header})
+	}
+
+	var body []byte
+	streamed := false
+	switch {
+	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
+	case r.ContentLength > 0 && r.ContentLength <= maxBufferedBody:
+		body = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			http.Error(w, "reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+	default:
+		streamed = true
+	}
+
+	var (
+		bc   *backendConn
+		resp *http.Response
+		err  error
+	)
+	for n := 0; ; n++ {
+		var reused bool
+		bc, reused, err = rt.getConn(ctx, a.backend)
+		if err == nil {
+			resp, err = rt.roundTrip(ctx, bc, r, header, body, streamed, reused)
+			if err == nil {
+				break
+			}
+			_ = bc.Close()
+			if errors.Is(err, errStale) && !streamed && n < maxAttempts {
+				continue // same backend, another connection
+			}
+		}
+		if isRefused(err) {
+			rt.refused(a.backend, err)
+			if !streamed && !a.route.pinned && n < maxAttempts {
+				a.tried = append(a.tried, a.backend)
+				if nb := rt.next(a.route.svc, a.tried); nb != nil {
+					a.backend = nb
+					continue
+				}
+			}
+		}
+		rt.proxyError(w, r, a, err)
+		return
+	}
+	rt.relay(w, r, a, bc, resp)
+}
+
+// roundTrip writes the request on bc and reads the answer's head. A reused
+// connection that fails before any answer byte reports errStale.
+func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Request, header http.Header, body []byte, streamed, reused bool) (*http.Response, error) {
+	stop := context.AfterFunc(ctx, func() { _ = bc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	bw := bc.bw
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(r.RequestURI)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(sanitize(r.Host))
+	bw.WriteString("\r\n")
+	_ = header.Write(bw)
+	switch {
+	case streamed && r.ContentLength > 0:
+		bw.WriteString("Content-Length: " + strconv.FormatInt(r.ContentLength, 10) + "\r\n\r\n")
+		if _, err := io.CopyN(bw, r.Body, r.ContentLength); err != nil {
+			return nil, fmt.Errorf("router: streaming the request body: %w", err)
+		}
+	case streamed:
+		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		cw := httputil.NewChunkedWriter(bw)
+		if _, err := io.Copy(cw, r.Body); err != nil {
+			return nil, fmt.Errorf("router: streaming the request body: %w", err)
+		}
+		_ = cw.Close()
+		bw.WriteString("\r\n")
+	case body != nil || methodHasBody(r.Method):
+		bw.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+		bw.Write(body)
+	default:
+		bw.WriteString("\r\n")
+	}
+	if err := bw.Flush(); err != nil {
+		if reused {
+			return nil, fmt.Errorf("%w: %w", errStale, err)
+		}
+		return nil, err
+	}
+	for {
+		resp, err := http.ReadResponse(bc.br, r)
+		if err != nil {
+			if reused && bc.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
+				return nil, fmt.Errorf("%w: %w", errStale, err)
+			}
+			return nil, err
+		}
+		// 100 Continue and 103 Early Hints precede the real answer.
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		return resp, nil
+	}
+}
+
+func methodHasBody(m string) bool {
+	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
+}
+
+func isReset(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne) && !ne.Timeout()
+}
+
+// relay copies the answer to the client and keeps the connection when the
+// answer was read to its end.
+func (rt *Router) relay(w http.ResponseWriter, r *http.Request, a *attempt, bc *backendConn, resp *http.Response) {
+	ctx := r.Context()
+	stop := context.AfterFunc(ctx, func() { _ = bc.SetDeadline(time.Unix(1, 0)) })
+	var prefix []byte
+	if a.route.handshake && resp.StatusCode == http.StatusOK {
+		prefix, _ = io.ReadAll(io.LimitReader(resp.Body, maxOpenPacket))
+		if sid := sidFromOpen(prefix); sid != "" {
+			rt.sticky.put(sid, a.backend, time.Now().UnixNano())
+		}
+	}
+	removeHopByHop(resp.Header)
+	removeInternal(resp.Header)
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil // as the backend sent it: no sniffing
+	}
+	w.WriteHeader(resp.StatusCode)
+	if rt.posts.list.Load() != nil {
+		rt.runPost(ctx, &ProxyResponseEvent{Service: a.route.svc.name, Target: a.backend.url.String(),
+			Method: r.Method, Path: r.URL.Path, Status: resp.StatusCode, Duration: time.Since(a.start)})
+	}
+	ok := true
+	if len(prefix) > 0 {
+		_, err := w.Write(prefix)
+		ok = err == nil
+	}
+	if ok {
+		ok = copyBody(w, resp.Body, resp.ContentLength < 0)
+	}
+	ok = stop() && ok // false when the client went away meanwhile
+	if ok && !resp.Close {
+		_ = bc.SetDeadline(time.Time{})
+		rt.putConn(a.backend, bc)
+		return
+	}
+	_ = bc.Close()
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyBody copies an answer body, flushing after each write when it
+// streams (unknown length: sync streams, event streams), and reports
+// whether it reached the body's end with the client still there.
+func copyBody(w http.ResponseWriter, body io.ReadCloser, stream bool) bool {
+	defer body.Close()
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	fl, _ := w.(http.Flusher)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return false
+			}
+			if stream && fl != nil {
+				fl.Flush()
+			}
+		}
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
+// proxyError answers a request no backend answered: 504 when the backend
+// timed out, 502 otherwise, nothing when the client has gone.
+func (rt *Router) proxyError(w http.ResponseWriter, r *http.Request, a *attempt, err error) {
+	status := http.StatusBadGateway
+	var ne net.Error
+	switch {
+	case r.Context().Err() != nil:
+		status = 499 // the client closed the request; nothing is written
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		status = http.StatusGatewayTimeout
+	}
+	if status != 499 {
+		rt.cfg.Logger.Warn("router: proxy error", "service", a.route.svc.name, "backend", a.backend.url.String(),
+			"path", r.URL.Path, "err", err)
+		http.Error(w, http.StatusText(status), status)
+	}
+	rt.runPost(r.Context(), &ProxyResponseEvent{Service: a.route.svc.name, Target: a.backend.url.String(),
+		Method: r.Method, Path: r.URL.Path, Status: status, Err: err, Duration: time.Since(a.start)})
+}

@@ -1,0 +1,184 @@
+package router
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingBackend is an httptest server that counts its connections.
+func countingBackend(t *testing.T, h http.Handler) (*httptest.Server, *atomic.Int64) {
+	var conns atomic.Int64
+	ts := httptest.NewUnstartedServer(h)
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return ts, &conns
+}
+
+func TestForwardReusesConnections(t *testing.T) {
+	t.Parallel()
+	be, conns := countingBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/head", "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "/not-modified":
+			w.WriteHeader(http.StatusNotModified)
+		default:
+			w.Header()["Content-Type"] = nil // sent without one
+			_, _ = io.WriteString(w, "<html>body of "+r.Method+"</html>")
+		}
+	}))
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be.URL}}})
+	c := ts.Client()
+	for i := range 12 {
+		method, path := http.MethodGet, []string{"/a", "/head", "/empty", "/not-modified"}[i%4]
+		if path == "/head" {
+			method = http.MethodHead
+		}
+		req, _ := http.NewRequest(method, ts.URL+path, nil)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		if path == "/a" {
+			assert.Equal(t, "<html>body of GET</html>", string(body))
+			assert.NotContains(t, resp.Header, "Content-Type", "the router sniffs no content type")
+		} else {
+			assert.Empty(t, body)
+		}
+	}
+	assert.Equal(t, int64(1), conns.Load(), "sequential requests share one kept-alive backend connection")
+}
+
+func TestForwardRetriesStaleConnection(t *testing.T) {
+	t.Parallel()
+	// Every connection answers one request as keep-alive, then closes.
+	var accepted atomic.Int64
+	be := rawBackend(t, func(c net.Conn) {
+		accepted.Add(1)
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		answer := req.Method + " " + string(body)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer)
+	})
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}})
+	for i := range 5 {
+		resp, err := ts.Client().Post(ts.URL+"/x", "text/plain", strings.NewReader(fmt.Sprint("n", i)))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d: %s", i, body)
+		assert.Equal(t, fmt.Sprint("POST n", i), string(body))
+		if i == 0 {
+			// Let the backend's close arrive before the next reuse.
+			waitUntil(t, time.Second, func() bool { return accepted.Load() == 1 }, "the first connection")
+		}
+	}
+}
+
+func TestForwardStreamsBodies(t *testing.T) {
+	t.Parallel()
+	be := echoBody(t)
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be.URL}}})
+	big := strings.Repeat("0123456789", 30_000) // 300 kB, over the held size
+	sum := sha256.Sum256([]byte(big))
+	tests := []struct {
+		name string
+		body io.Reader
+		te   string
+	}{
+		{"known length over the held size", strings.NewReader(big), ""},
+		{"unknown length", io.NopCloser(strings.NewReader(big)), "chunked"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPut, ts.URL+"/upload", tc.body)
+			resp, err := ts.Client().Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			got, _ := io.ReadAll(resp.Body)
+			assert.Equal(t, hex.EncodeToString(sum[:])+" "+tc.te, string(got))
+		})
+	}
+}
+
+// echoBody answers the sha256 of the request body and its transfer coding.
+func echoBody(t *testing.T) *httptest.Server {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		_, _ = io.Copy(h, r.Body)
+		fmt.Fprintf(w, "%x %s", h.Sum(nil), strings.Join(r.TransferEncoding, ","))
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func TestForwardFlushesStreamingResponses(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "first;")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, "second")
+	}))
+	t.Cleanup(be.Close)
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be.URL}}})
+	resp, err := ts.Client().Get(ts.URL + "/stream")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	buf := make([]byte, 6)
+	_, err = io.ReadFull(resp.Body, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "first;", string(buf), "a streamed chunk reaches the client before the answer ends")
+	close(release)
+	rest, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "second", string(rest))
+}
+
+func TestForwardClientGoneClosesBackendLeg(t *testing.T) {
+	t.Parallel()
+	started, ended := make(chan struct{}), make(chan struct{})
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done() // a long poll that never answers
+		close(ended)
+	}))
+	t.Cleanup(be.Close)
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be.URL}}})
+	c, br := rawRequest(t, ts, "GET /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: a\r\n\r\n")
+	_ = br
+	<-started
+	require.NoError(t, c.Close())
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend request outlived the client")
+	}
+}
