@@ -28,9 +28,15 @@
 // their own stickiness in front of them (or websocket-only clients).
 //
 // A backend that refuses a connection is skipped for new sessions for
-// Config.RefusedBackoff and the next backend is tried, for requests that
-// have sent nothing yet (no body, no session). Upgrades are never retried
-// once their head was sent.
+// Config.RefusedBackoff and the next backend is tried: nothing reached the
+// refusing one. Requests bound to an Engine.IO session stay on their
+// backend, and request bodies that stream (unknown length or over 64 KiB)
+// are never sent twice; smaller bodies are held until sent. Upgrades are
+// never retried once their head was sent.
+//
+// HTTP/1.1 is forwarded on kept-alive connections, which the router checks
+// before reuse; when one still turns out closed without an answer, only an
+// idempotent request is sent again. Trailers are not forwarded.
 //
 // # Upgrades
 //

@@ -75,7 +75,7 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 			}
 			_ = bc.Close()
 			if errors.Is(err, errStale) && !streamed && n < maxAttempts {
-				continue // same backend, another connection
+				continue // same backend, a fresh connection
 			}
 		}
 		if isRefused(err) {
@@ -128,7 +128,8 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 		bw.WriteString("\r\n")
 	}
 	if err := bw.Flush(); err != nil {
-		if reused {
+		if reused && ctx.Err() == nil {
+			// The backend had closed the connection: it read nothing.
 			return nil, fmt.Errorf("%w: %w", errStale, err)
 		}
 		return nil, err
@@ -136,7 +137,11 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 	for {
 		resp, err := http.ReadResponse(bc.br, r)
 		if err != nil {
-			if reused && bc.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
+			// Closed without an answer: a connection closed while idle
+			// (past the alive check) or a backend failing on this very
+			// request. Only an idempotent request may be sent again.
+			if reused && idempotent(r.Method) && ctx.Err() == nil && bc.br.Buffered() == 0 &&
+				(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
 				return nil, fmt.Errorf("%w: %w", errStale, err)
 			}
 			return nil, err
@@ -147,6 +152,14 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 		}
 		return resp, nil
 	}
+}
+
+func idempotent(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 func methodHasBody(m string) bool {

@@ -68,12 +68,14 @@ func TestForwardReusesConnections(t *testing.T) {
 	assert.Equal(t, int64(1), conns.Load(), "sequential requests share one kept-alive backend connection")
 }
 
-func TestForwardRetriesStaleConnection(t *testing.T) {
+func TestForwardSkipsClosedIdleConnection(t *testing.T) {
 	t.Parallel()
-	// Every connection answers one request as keep-alive, then closes.
-	var accepted atomic.Int64
+	// Every connection answers one request as keep-alive, then closes (as
+	// Node does with idle connections after its keep-alive timeout).
+	var closed atomic.Int64
 	be := rawBackend(t, func(c net.Conn) {
-		accepted.Add(1)
+		defer closed.Add(1)
+		defer c.Close()
 		req, err := http.ReadRequest(bufio.NewReader(c))
 		if err != nil {
 			return
@@ -90,11 +92,40 @@ func TestForwardRetriesStaleConnection(t *testing.T) {
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d: %s", i, body)
 		assert.Equal(t, fmt.Sprint("POST n", i), string(body))
-		if i == 0 {
-			// Let the backend's close arrive before the next reuse.
-			waitUntil(t, time.Second, func() bool { return accepted.Load() == 1 }, "the first connection")
-		}
+		waitUntil(t, 2*time.Second, func() bool { return closed.Load() == int64(i+1) }, "the backend to close")
 	}
+}
+
+func TestForwardResendsOnlyIdempotentRequests(t *testing.T) {
+	t.Parallel()
+	// Each connection answers its first request, then drops the next one
+	// unanswered: the connection looked fine when it was picked.
+	be := rawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for i := 0; ; i++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			if i == 1 {
+				return
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}})
+	send := func(method string) int {
+		req, _ := http.NewRequest(method, ts.URL+"/x", strings.NewReader("b"))
+		resp, err := ts.Client().Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, send(http.MethodGet))
+	assert.Equal(t, http.StatusOK, send(http.MethodPut), "an idempotent request is sent again on a fresh connection")
+	assert.Equal(t, http.StatusBadGateway, send(http.MethodPost), "a POST the backend may have acted on is not")
 }
 
 func TestForwardStreamsBodies(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -48,7 +49,7 @@ func (rt *Router) getConn(ctx context.Context, b *backend) (bc *backendConn, reu
 		bc = p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
-		if now.Sub(bc.idleSince) < idleConnTimeout {
+		if now.Sub(bc.idleSince) < idleConnTimeout && bc.alive() {
 			p.mu.Unlock()
 			return bc, true, nil
 		}
@@ -96,4 +97,31 @@ func (rt *Router) closeIdle() {
 			}
 		}
 	}
+}
+
+// alive reports whether an idle connection can take a request: the
+// backend has not closed it (Node closes idle keep-alive connections after
+// 5s) and has sent nothing unasked. It peeks at the socket without
+// blocking, one system call, so a closed connection is found before a
+// request is written to it rather than after.
+func (bc *backendConn) alive() bool {
+	if bc.br.Buffered() > 0 {
+		return false
+	}
+	sc, ok := bc.Conn.(syscall.Conn)
+	if !ok {
+		return true // TLS: found out on use
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	var buf [1]byte
+	err = raw.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		alive = n < 0 && (rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK)
+		return true
+	})
+	return err == nil && alive
 }
