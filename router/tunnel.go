@@ -56,7 +56,9 @@ func (t *tunnel) run() {
 	t.close()
 }
 
-// pipe copies src to dst until src ends or fails.
+// pipe copies src to dst until src ends or fails. A write blocked by a
+// peer that stopped reading needs no deadline of its own: the other
+// direction's idle check closes the tunnel, which ends the write.
 func (t *tunnel) pipe(dst, src net.Conn) {
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
@@ -67,14 +69,10 @@ func (t *tunnel) pipe(dst, src net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			now := time.Now().UnixNano()
-			t.last.Store(now)
+			t.last.Store(time.Now().UnixNano())
 			if t.maxBytes > 0 && t.bytes.Add(int64(n)) > t.maxBytes {
 				t.close()
 				return
-			}
-			if t.idle > 0 {
-				_ = dst.SetWriteDeadline(time.Unix(0, now).Add(t.idle))
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				t.close()
