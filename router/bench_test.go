@@ -22,7 +22,7 @@ func BenchmarkHTTPProxy(b *testing.B) {
 	}
 	front := httptest.NewServer(rt)
 	defer front.Close()
-	defer func() { _ = rt.Close(b.Context()) }()
+	defer rt.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr}

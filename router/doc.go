@@ -9,7 +9,7 @@
 //		},
 //	})
 //	srv := &http.Server{Addr: ":8080", Handler: rt}
-//	srv.RegisterOnShutdown(func() { _ = rt.Close(context.Background()) })
+//	srv.RegisterOnShutdown(rt.Close) // ends upgraded connections
 //
 // # Routing
 //
@@ -51,7 +51,8 @@
 // lifetime byte cap unless Config.MaxBytesPerConnection sets one.
 //
 // [http.Server.Shutdown] neither closes nor waits for upgraded
-// connections: call [Router.Close] from RegisterOnShutdown.
+// connections: register [Router.Close] with RegisterOnShutdown, or call
+// [Router.Shutdown] after it.
 //
 // # Forwarding headers
 //

@@ -29,7 +29,7 @@ func newTestRouter(t *testing.T, cfg Config) (*Router, *httptest.Server) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		require.NoError(t, rt.Close(ctx))
+		require.NoError(t, rt.Shutdown(ctx))
 		ts.Close()
 	})
 	return rt, ts

@@ -43,6 +43,7 @@ type Refusal struct {
 	Message string
 }
 
+// Error describes the refusal.
 func (r *Refusal) Error() string {
 	return fmt.Sprintf("router: refused with status %d", r.status())
 }

@@ -58,31 +58,36 @@ func New(cfg Config) (*Router, error) {
 	return rt, nil
 }
 
-// Close tears down every upgraded connection (which http.Server.Shutdown
-// neither closes nor waits for), waits until their handlers have returned
-// or ctx ends, and closes idle backend connections. Later requests get
-// 503. Wire it with http.Server.RegisterOnShutdown or call it after
-// Shutdown. It is idempotent.
-func (rt *Router) Close(ctx context.Context) error {
+// Shutdown tears down every upgraded connection (which
+// http.Server.Shutdown neither closes nor waits for), closes idle backend
+// connections, and waits until the upgrade handlers have returned or ctx
+// ends, returning ctx.Err() then. Later requests get 503. Call it after
+// http.Server.Shutdown, or from RegisterOnShutdown. It is idempotent.
+func (rt *Router) Shutdown(ctx context.Context) error {
+	rt.Close()
+	done := make(chan struct{})
+	go func() {
+		rt.active.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close is [Router.Shutdown] without the wait: upgraded and idle backend
+// connections are closed at once. It is idempotent.
+func (rt *Router) Close() {
 	rt.mu.Lock()
 	rt.closed = true
 	for t := range rt.tunnels {
 		t.close()
 	}
 	rt.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		rt.active.Wait()
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
 	rt.closeIdle()
-	return err
 }
 
 func (rt *Router) isClosed() bool {

@@ -278,6 +278,36 @@ func TestUpgradeIdleTeardown(t *testing.T) {
 	waitUntil(t, 5*time.Second, func() bool { return tunnelCount(rt) == 0 }, "the tunnel to be released")
 }
 
+func TestUpgradeIdleTeardownWhenClientStopsReading(t *testing.T) {
+	t.Parallel()
+	// The backend floods; the client reads nothing, so the router's write
+	// to it blocks once the socket buffers are full.
+	flooded := make(chan error, 1)
+	be := rawBackend(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				flooded <- err
+				return
+			}
+		}
+	})
+	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}, IdleTimeout: 200 * time.Millisecond})
+	c, _ := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
+	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(4<<10))
+	select {
+	case err := <-flooded:
+		assert.Error(t, err, "the backend's writes fail once the router gave up on the stalled client")
+	case <-time.After(10 * time.Second):
+		t.Fatal("a tunnel to a client that stopped reading was never torn down")
+	}
+	waitUntil(t, 5*time.Second, func() bool { return tunnelCount(rt) == 0 }, "the tunnel to be released")
+}
+
 func TestUpgradeIdleTimeoutOff(t *testing.T) {
 	t.Parallel()
 	url, _, _ := wsBackend(t, "", "")
@@ -390,12 +420,13 @@ func TestCloseEndsTunnels(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, srv.Shutdown(ctx))
-	require.NoError(t, rt.Close(ctx))
+	require.NoError(t, rt.Shutdown(ctx))
 	assert.Equal(t, 0, tunnelCount(rt))
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
 	_, err = br.ReadByte()
 	assert.ErrorIs(t, err, io.EOF)
 	<-ends
 	<-served
-	require.NoError(t, rt.Close(ctx), "Close is idempotent")
+	require.NoError(t, rt.Shutdown(ctx), "Shutdown is idempotent")
+	rt.Close()
 }

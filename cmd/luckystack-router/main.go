@@ -117,11 +117,8 @@ func run(args []string, getenv func(string) string) error {
 		return err
 	}
 	srv := &http.Server{Addr: *listen, Handler: rt, ReadHeaderTimeout: 10 * time.Second}
-	srv.RegisterOnShutdown(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = rt.Close(ctx)
-	})
+	// http.Server.Shutdown does not end hijacked (upgraded) connections.
+	srv.RegisterOnShutdown(rt.Close)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -135,7 +132,7 @@ func run(args []string, getenv func(string) string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	if cerr := rt.Close(shutdownCtx); err == nil {
+	if cerr := rt.Shutdown(shutdownCtx); err == nil {
 		err = cerr
 	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {

@@ -117,7 +117,7 @@ func run() error {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = srv.Shutdown(shutdownCtx)
-		if cerr := rt.Close(shutdownCtx); err == nil {
+		if cerr := rt.Shutdown(shutdownCtx); err == nil {
 			err = cerr
 		}
 		if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {

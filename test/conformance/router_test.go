@@ -117,7 +117,7 @@ func TestRouterSocketIO(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = rt.Close(ctx)
+		_ = rt.Shutdown(ctx)
 		front.Close()
 	})
 	runNode(t, "router_socketio.mjs", map[string]string{"SERVER_URL": front.URL}, func(cmd string, arg json.RawMessage) (any, error) {
