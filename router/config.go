@@ -32,7 +32,8 @@ type Config struct {
 	// Nil trusts no one.
 	TrustedProxies []string
 	// MaxHeaderBytes caps the request head (request line and headers);
-	// larger heads are answered 431. Zero means 64 KiB.
+	// larger heads are answered 431. Zero means 64 KiB. The http.Server
+	// in front must allow at least as much (its default is 1 MiB).
 	MaxHeaderBytes int
 	// HandshakeTimeout bounds an upgrade from dialling the backend to its
 	// response head; beyond it the client gets 504. Zero means 30s.
