@@ -24,8 +24,9 @@
 // must all reach the backend that holds it. The router reads the session
 // id from the open packet of each polling handshake and sends every later
 // request carrying that ?sid= (polling or the websocket upgrade) to the
-// same backend. The table is per Router: several router instances need
-// their own stickiness in front of them (or websocket-only clients).
+// same backend. A sid the router never saw (another router instance, a
+// restart) is looked for among the backends, passing over those that
+// answer Engine.IO's "Session ID unknown", and then remembered.
 //
 // A backend that refuses a connection is skipped for new sessions for
 // Config.RefusedBackoff and the next backend is tried: nothing reached the

@@ -70,19 +70,36 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 		bc, reused, err = rt.getConn(ctx, a.backend)
 		if err == nil {
 			resp, err = rt.roundTrip(ctx, bc, r, header, body, streamed, reused)
+			if err == nil && a.route.probe && !streamed && unknownSession(resp) {
+				if nb := rt.passOver(a); nb != nil {
+					rt.finishAnswer(a.backend, bc, resp)
+					a.backend = nb
+					continue
+				}
+			}
 			if err == nil {
+				if a.route.probe && resp.StatusCode < 300 {
+					rt.sticky.put(a.route.sid, a.backend, time.Now().UnixNano())
+				}
 				break
 			}
 			_ = bc.Close()
-			if errors.Is(err, errStale) && !streamed && n < maxAttempts {
+			if errors.Is(err, errStale) && !streamed && n < maxAttempts+len(a.route.svc.backends) {
 				continue // same backend, a fresh connection
 			}
 		}
 		if isRefused(err) {
 			rt.refused(a.backend, err)
-			if !streamed && !a.route.pinned && n < maxAttempts {
-				a.tried = append(a.tried, a.backend)
-				if nb := rt.next(a.route.svc, a.tried); nb != nil {
+			if !streamed && n < maxAttempts+len(a.route.svc.backends) {
+				var nb *backend
+				switch {
+				case a.route.probe:
+					nb = rt.passOver(a)
+				case !a.route.pinned:
+					a.tried = append(a.tried, a.backend)
+					nb = rt.next(a.route.svc, a.tried)
+				}
+				if nb != nil {
 					a.backend = nb
 					continue
 				}
@@ -152,6 +169,25 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 		}
 		return resp, nil
 	}
+}
+
+// passOver moves a probe on from a backend that does not hold the session:
+// the next backend not yet asked, or nil.
+func (rt *Router) passOver(a *attempt) *backend {
+	a.tried = append(a.tried, a.backend)
+	return rt.nextAny(a.route.svc, a.tried)
+}
+
+// finishAnswer reads the rest of an answer that is not relayed and keeps
+// the connection when that is possible.
+func (rt *Router) finishAnswer(b *backend, bc *backendConn, resp *http.Response) {
+	_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxRelayedBody))
+	_ = resp.Body.Close()
+	if err == nil && !resp.Close && bc.br.Buffered() == 0 {
+		rt.putConn(b, bc)
+		return
+	}
+	_ = bc.Close()
 }
 
 func idempotent(m string) bool {

@@ -105,6 +105,10 @@ type route struct {
 	// pinned: the backend holds the request's session, so no other
 	// backend may be tried.
 	pinned bool
+	// probe: the session is unknown to this router (another instance or
+	// a restart saw its handshake); backends answering "Session ID
+	// unknown" are passed over until one holds it.
+	probe bool
 	// handshake: a /socket.io/ polling handshake whose answer names the
 	// session id to remember.
 	handshake bool
@@ -160,6 +164,7 @@ func (rt *Router) pick(rr *route) *backend {
 		if b := rt.sticky.get(rr.sid, time.Now().UnixNano()); b != nil {
 			return b
 		}
+		rr.probe = true
 		return bs[sidHash(rr.sid, len(bs))]
 	}
 	return rt.next(rr.svc, nil)
@@ -190,6 +195,17 @@ func (rt *Router) next(svc *service, tried []*backend) *backend {
 		return b
 	}
 	return fallback
+}
+
+// nextAny returns the first backend of svc not in tried, in list order,
+// healthy or not: probing for a session must ask every backend.
+func (rt *Router) nextAny(svc *service, tried []*backend) *backend {
+	for _, b := range svc.backends {
+		if !contains(tried, b) {
+			return b
+		}
+	}
+	return nil
 }
 
 func contains(list []*backend, b *backend) bool {

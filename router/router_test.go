@@ -400,6 +400,53 @@ func TestStickySessions(t *testing.T) {
 	}
 }
 
+func TestStickyProbesUnknownSessions(t *testing.T) {
+	t.Parallel()
+	a := newEngineBackend(t, "a")
+	b := newEngineBackend(t, "b")
+	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {a.url, b.url}}})
+	// Sessions whose handshake this router never saw (another instance's,
+	// or from before a restart).
+	direct := func(e *engineBackend) string {
+		resp, err := http.Get(e.url + "/socket.io/?EIO=4&transport=polling")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return sidFromOpen(body)
+	}
+	send := func(method, sid string) (int, string) {
+		req, _ := http.NewRequest(method, ts.URL+"/socket.io/?EIO=4&transport=polling&sid="+sid, strings.NewReader("2"))
+		resp, err := ts.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, e := range []*engineBackend{a, b} {
+		for _, method := range []string{http.MethodPost, http.MethodGet} {
+			sid := direct(e)
+			status, body := send(method, sid)
+			require.Equal(t, http.StatusOK, status, "%s %s: %s", method, sid, body)
+			assert.Equal(t, "ok "+e.name, body, "the backend holding the session is found")
+			assert.Equal(t, e.url, rt.sticky.get(sid, time.Now().UnixNano()).url.String(), "and remembered")
+		}
+		sid := direct(e)
+		_, br := rawRequest(t, ts, upgradeHead("/socket.io/?EIO=4&transport=websocket&sid="+sid))
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+		assert.Equal(t, e.name, resp.Header.Get("X-Backend"), "an upgrade finds its session too")
+	}
+
+	status, body := send(http.MethodGet, "nobody-has-it")
+	assert.Equal(t, http.StatusBadRequest, status, "a session no backend holds gets Engine.IO's answer")
+	assert.JSONEq(t, `{"code":1,"message":"Session ID unknown"}`, body)
+	_, br := rawRequest(t, ts, upgradeHead("/socket.io/?EIO=4&transport=websocket&sid=nobody-has-it"))
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
 func TestStickyTable(t *testing.T) {
 	t.Parallel()
 	ba, bb := &backend{}, &backend{}

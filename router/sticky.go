@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,9 +18,11 @@ import (
 // id in the open packet, and sends every later request carrying ?sid= there.
 //
 // A sid the router never saw (another router instance answered the
-// handshake, or this one restarted) goes to the backend a hash of the sid
-// picks, which is right for single-backend services and otherwise gets
-// Engine.IO's "Session ID unknown", after which the client reconnects.
+// handshake, or this one restarted) is looked for: the backends are asked
+// in turn, starting from the one a hash of the sid picks, and those that
+// answer Engine.IO's "Session ID unknown" (400, code 1, at once and without
+// side effects) are passed over; the backend that knows the session is
+// remembered. When none does, the client gets that answer and reconnects.
 
 // stickyTable maps Engine.IO session ids to backends.
 type stickyTable struct {
@@ -124,4 +127,25 @@ func sidOf(r *http.Request) string {
 		return ""
 	}
 	return r.URL.Query().Get("sid")
+}
+
+// unknownSession reports whether an answer is Engine.IO's refusal of a
+// session id it does not hold: 400 with {"code":1,...}. It reads the
+// (small) body and leaves a copy in resp.Body.
+func unknownSession(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	if err != nil {
+		return false
+	}
+	var e struct {
+		Code *int `json:"code"`
+	}
+	return json.Unmarshal(body, &e) == nil && e.Code != nil && *e.Code == 1
 }

@@ -17,7 +17,9 @@ import (
 // serveUpgrade proxies a protocol upgrade: it dials the backend, forwards
 // the request head, and either relays a refusal or, on 101, hands both
 // connections to a tunnel. The whole handshake is bounded by
-// HandshakeTimeout (504). Nothing is retried once the head was sent.
+// HandshakeTimeout (504). Once a head was sent it is sent elsewhere only
+// while looking for an unknown session (a "Session ID unknown" answer
+// upgraded nothing); an upgraded stream is never retried.
 func (rt *Router) serveUpgrade(w http.ResponseWriter, r *http.Request, a *attempt) {
 	ctx, cancel := context.WithTimeout(r.Context(), rt.cfg.HandshakeTimeout)
 	defer cancel()
@@ -29,14 +31,6 @@ func (rt *Router) serveUpgrade(w http.ResponseWriter, r *http.Request, a *attemp
 		rt.runPost(r.Context(), &ProxyResponseEvent{Service: svc, Target: a.backend.url.String(), Method: r.Method,
 			Path: r.URL.Path, Upgrade: true, Status: status, Err: err, Duration: time.Since(a.start)})
 	}
-	up, err := rt.dialUpgrade(ctx, a)
-	if err != nil {
-		fail(timeoutStatus(ctx, err), err)
-		return
-	}
-	deadline, _ := ctx.Deadline()
-	_ = up.SetDeadline(deadline)
-
 	header := r.Header.Clone()
 	removeHopByHop(header)
 	rt.setForwarding(header, r)
@@ -45,20 +39,30 @@ func (rt *Router) serveUpgrade(w http.ResponseWriter, r *http.Request, a *attemp
 			Request: r, Header: header})
 	}
 	var head bytes.Buffer
-	fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n", r.Method, r.RequestURI, r.Host)
+	fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\n", r.Method, r.RequestURI, sanitize(r.Host))
 	_ = header.Write(&head)
 	fmt.Fprintf(&head, "Connection: Upgrade\r\nUpgrade: %s\r\n\r\n", sanitize(r.Header.Get("Upgrade")))
-	if _, err := up.Write(head.Bytes()); err != nil {
-		_ = up.Close()
-		fail(timeoutStatus(ctx, err), err)
-		return
-	}
-	br := bufio.NewReaderSize(up, 4<<10)
-	resp, err := http.ReadResponse(br, r)
-	if err != nil {
-		_ = up.Close()
-		fail(timeoutStatus(ctx, err), fmt.Errorf("router: reading the backend's handshake answer: %w", err))
-		return
+
+	var (
+		up   net.Conn
+		br   *bufio.Reader
+		resp *http.Response
+	)
+	for {
+		var err error
+		up, br, resp, err = rt.handshake(ctx, a, r, head.Bytes())
+		if err != nil {
+			fail(timeoutStatus(ctx, err), err)
+			return
+		}
+		if resp.StatusCode != http.StatusSwitchingProtocols && a.route.probe && unknownSession(resp) {
+			if nb := rt.passOver(a); nb != nil {
+				_ = up.Close()
+				a.backend = nb
+				continue
+			}
+		}
+		break
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		rt.relayRefusal(w, resp)
@@ -67,28 +71,54 @@ func (rt *Router) serveUpgrade(w http.ResponseWriter, r *http.Request, a *attemp
 			Path: r.URL.Path, Upgrade: true, Status: resp.StatusCode, Duration: time.Since(a.start)})
 		return
 	}
+	if a.route.probe {
+		rt.sticky.put(a.route.sid, a.backend, time.Now().UnixNano())
+	}
 	rt.switchProtocols(w, r, a, up, br, resp)
 }
 
-// dialUpgrade connects to the chosen backend; a refusing backend is marked
-// and, for a request not bound to a session, the next one is tried.
-func (rt *Router) dialUpgrade(ctx context.Context, a *attempt) (net.Conn, error) {
+// handshake dials the chosen backend, sends the upgrade head and reads the
+// answer's head, all within ctx's deadline. A refusing backend is marked
+// and, unless the request is bound to a known session, the next one is
+// tried.
+func (rt *Router) handshake(ctx context.Context, a *attempt, r *http.Request, head []byte) (net.Conn, *bufio.Reader, *http.Response, error) {
+	var up net.Conn
 	for {
 		c, err := rt.dial(ctx, a.backend)
-		if err == nil || !isRefused(err) {
-			return c, err
+		if err == nil {
+			up = c
+			break
+		}
+		if !isRefused(err) {
+			return nil, nil, nil, err
 		}
 		rt.refused(a.backend, err)
-		if a.route.pinned {
-			return nil, err
+		var nb *backend
+		switch {
+		case a.route.probe:
+			nb = rt.passOver(a)
+		case !a.route.pinned:
+			a.tried = append(a.tried, a.backend)
+			nb = rt.next(a.route.svc, a.tried)
 		}
-		a.tried = append(a.tried, a.backend)
-		nb := rt.next(a.route.svc, a.tried)
 		if nb == nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		a.backend = nb
 	}
+	deadline, _ := ctx.Deadline()
+	_ = up.SetDeadline(deadline)
+	if _, err := up.Write(head); err != nil {
+		_ = up.Close()
+		return nil, nil, nil, err
+	}
+	br := bufio.NewReaderSize(up, 4<<10)
+	resp, err := http.ReadResponse(br, r)
+	if err != nil {
+		_ = up.Close()
+		return nil, nil, nil, fmt.Errorf("router: reading the backend's handshake answer: %w", err)
+	}
+	return up, br, resp, nil
 }
 
 func (rt *Router) dial(ctx context.Context, b *backend) (net.Conn, error) {
