@@ -53,7 +53,9 @@ func (s serviceFlags) Set(v string) error {
 	return nil
 }
 
-func run(args []string, getenv func(string) string) error {
+// parseConfig reads the flags, with environment fallbacks, into the
+// router's configuration and the listen address.
+func parseConfig(args []string, getenv func(string) string) (router.Config, string, bool, error) {
 	envOr := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
@@ -69,23 +71,23 @@ func run(args []string, getenv func(string) string) error {
 	trusted := fs.String("trusted-proxies", getenv("ROUTER_TRUSTED_PROXIES"), "comma list of CIDRs whose forwarding headers are kept")
 	idle, err := time.ParseDuration(envOr("ROUTER_IDLE_TIMEOUT", "120s"))
 	if err != nil {
-		return fmt.Errorf("ROUTER_IDLE_TIMEOUT: %w", err)
+		return router.Config{}, "", false, fmt.Errorf("ROUTER_IDLE_TIMEOUT: %w", err)
 	}
 	hs, err := time.ParseDuration(envOr("ROUTER_HANDSHAKE_TIMEOUT", "30s"))
 	if err != nil {
-		return fmt.Errorf("ROUTER_HANDSHAKE_TIMEOUT: %w", err)
+		return router.Config{}, "", false, fmt.Errorf("ROUTER_HANDSHAKE_TIMEOUT: %w", err)
 	}
 	fs.DurationVar(&idle, "idle-timeout", idle, "close upgraded connections idle this long (0 turns it off)")
 	fs.DurationVar(&hs, "handshake-timeout", hs, "bound on an upgrade's backend handshake")
 	quiet := fs.Bool("quiet", false, "log warnings and errors only")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return router.Config{}, "", false, err
 	}
 	if len(services) == 0 {
 		for _, spec := range strings.Split(getenv("ROUTER_SERVICES"), ";") {
 			if strings.TrimSpace(spec) != "" {
 				if err := services.Set(spec); err != nil {
-					return fmt.Errorf("ROUTER_SERVICES: %w", err)
+					return router.Config{}, "", false, fmt.Errorf("ROUTER_SERVICES: %w", err)
 				}
 			}
 		}
@@ -93,37 +95,45 @@ func run(args []string, getenv func(string) string) error {
 	if idle == 0 {
 		idle = -1 // the command line's 0 means off, as the original's
 	}
-	level := slog.LevelInfo
-	if *quiet {
-		level = slog.LevelWarn
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	var proxies []string
 	for _, p := range strings.Split(*trusted, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			proxies = append(proxies, p)
 		}
 	}
-	rt, err := router.New(router.Config{
+	return router.Config{
 		Services:         services,
 		DefaultService:   *defSvc,
 		WebSocketService: *wsSvc,
 		TrustedProxies:   proxies,
 		IdleTimeout:      idle,
 		HandshakeTimeout: hs,
-		Logger:           log,
-	})
+	}, *listen, *quiet, nil
+}
+
+func run(args []string, getenv func(string) string) error {
+	cfg, listen, quiet, err := parseConfig(args, getenv)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: *listen, Handler: rt, ReadHeaderTimeout: 10 * time.Second}
+	level := slog.LevelInfo
+	if quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = log
+	rt, err := router.New(cfg)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: listen, Handler: rt, ReadHeaderTimeout: 10 * time.Second}
 	// http.Server.Shutdown does not end hijacked (upgraded) connections.
 	srv.RegisterOnShutdown(rt.Close)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("router listening", "addr", *listen, "services", map[string][]string(services))
+	log.Info("router listening", "addr", listen, "services", cfg.Services)
 	select {
 	case err := <-errc:
 		return err
