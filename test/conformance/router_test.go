@@ -62,7 +62,7 @@ func routerBackend(t *testing.T, name, redisAddr string) *lsServer {
 	})
 	srv.HandleSocketEvent("rtWhoami", func(_ context.Context, c *luckystack.Client, _ json.RawMessage) {
 		s := c.Socket()
-		_ = c.Emit("rtWhoami", routerWhoami{Backend: name, IP: c.IP(), Peer: hostOf(s.RemoteAddr()),
+		_ = c.Emit("rtWhoami", routerWhoami{Backend: name, IP: c.IP(), Peer: routerHostOf(s.RemoteAddr()),
 			XFF: s.Header("X-Forwarded-For"), XFHost: s.Header("X-Forwarded-Host"), XFProto: s.Header("X-Forwarded-Proto"),
 			RealIP: s.Header("X-Real-IP"), Transport: s.Transport(), SocketID: s.ID()})
 	})
@@ -80,14 +80,14 @@ func routerBackend(t *testing.T, name, redisAddr string) *lsServer {
 		}
 	})
 	srv.HandleRoute("/whoami", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		luckystack.WriteJSON(w, http.StatusOK, routerWhoami{Backend: name, IP: srv.ClientIP(r), Peer: hostOf(r.RemoteAddr),
+		luckystack.WriteJSON(w, http.StatusOK, routerWhoami{Backend: name, IP: srv.ClientIP(r), Peer: routerHostOf(r.RemoteAddr),
 			XFF: r.Header.Get("X-Forwarded-For"), XFHost: r.Header.Get("X-Forwarded-Host"),
 			XFProto: r.Header.Get("X-Forwarded-Proto"), RealIP: r.Header.Get("X-Real-IP")})
 	}))
 	return srv
 }
 
-func hostOf(addr string) string {
+func routerHostOf(addr string) string {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		return h
 	}
