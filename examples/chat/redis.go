@@ -24,7 +24,11 @@ type redisStores struct {
 // Socket.IO adapter, so several instances sharing it form one cluster.
 // Without it the example runs in memory.
 func redisFromEnv(log *slog.Logger) (redisStores, func(), error) {
-	url := os.Getenv("REDIS_URL")
+	return redisFromURL(os.Getenv("REDIS_URL"), log)
+}
+
+// redisFromURL is redisFromEnv for a given URL ("" means in memory).
+func redisFromURL(url string, log *slog.Logger) (redisStores, func(), error) {
 	if url == "" {
 		return redisStores{}, func() {}, nil
 	}
