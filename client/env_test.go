@@ -158,12 +158,19 @@ func (e *lsEnv) dial(opts client.Options) *client.Client {
 // sync.notRoomMember.
 type syncStandIn struct {
 	mu        sync.Mutex
+	received  []string // data.text of every request, in arrival order
 	cancelled map[string]chan struct{}
 	cancels   chan string // every syncCancel cb received
 }
 
 func newSyncStandIn() *syncStandIn {
 	return &syncStandIn{cancelled: map[string]chan struct{}{}, cancels: make(chan string, 16)}
+}
+
+func (s *syncStandIn) texts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.received...)
 }
 
 func (s *syncStandIn) install(srv *luckystack.Server) {
@@ -192,6 +199,13 @@ func (s *syncStandIn) install(srv *luckystack.Server) {
 			return
 		}
 		i := req.ResponseIndex.Value
+		var text struct {
+			Text string `json:"text"`
+		}
+		_ = json.Unmarshal(req.Data, &text)
+		s.mu.Lock()
+		s.received = append(s.received, text.Text)
+		s.mu.Unlock()
 		key, _, _, _, err := api.ParseRouteName("sync", req.Name)
 		if err != nil {
 			_ = cl.Emit(events.Sync(i), events.NewError(events.CodeRoutingInvalidServiceRouteName).Normalize(400))

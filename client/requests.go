@@ -268,11 +268,8 @@ func (c *Client) SyncRequest(ctx context.Context, name, version, receiver string
 			}
 			switch f.prefix {
 			case events.PrefixSyncProgress:
-				var cf struct {
-					CancelID *string `json:"__cancelId"`
-				}
-				if events.IsObject(f.data) && json.Unmarshal(f.data, &cf) == nil && cf.CancelID != nil {
-					cancelID = *cf.CancelID
+				if id, ok := cancelIDOf(f); ok {
+					cancelID = id
 					continue
 				}
 				if ro.onStream != nil {
@@ -289,6 +286,13 @@ func (c *Client) SyncRequest(ctx context.Context, name, version, receiver string
 		select {
 		case <-wait:
 		case <-ctx.Done():
+			// A cancel id may have arrived while we were not looking.
+			late, _ := cl.take()
+			for _, f := range late {
+				if id, ok := cancelIDOf(f); ok {
+					cancelID = id
+				}
+			}
 			id := cancelID
 			if id == "" {
 				id = cb
@@ -297,6 +301,21 @@ func (c *Client) SyncRequest(ctx context.Context, name, version, receiver string
 			return nil, ctxError(ctx, events.CodeSyncRequestTimeout)
 		}
 	}
+}
+
+// cancelIDOf returns the server's cancel id if f is the first progress
+// frame {"__cancelId": ...}.
+func cancelIDOf(f frame) (string, bool) {
+	if f.prefix != events.PrefixSyncProgress || !events.IsObject(f.data) {
+		return "", false
+	}
+	var cf struct {
+		CancelID *string `json:"__cancelId"`
+	}
+	if json.Unmarshal(f.data, &cf) != nil || cf.CancelID == nil {
+		return "", false
+	}
+	return *cf.CancelID, true
 }
 
 // parseSyncAck turns a sync-<i> payload into a result or an error.
