@@ -266,3 +266,7 @@ func (s *syncStandIn) install(srv *luckystack.Server) {
 		finish()
 	})
 }
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
