@@ -185,10 +185,9 @@ func (c *Client) Resume(ctx context.Context) error {
 		c.kick()
 		return ErrNotConnected
 	}
-	if cn.pingWait > 0 && cn.silentFor() > cn.pingWait {
-		cn.kill(ReasonPingTimeout)
-		c.kick()
-		return fmt.Errorf("client: resume: server silent for %v", cn.silentFor().Round(time.Millisecond))
+	if silent := cn.silentFor(); cn.pingWait > 0 && silent > cn.pingWait {
+		c.replace(ctx, cn, ReasonPingTimeout)
+		return fmt.Errorf("client: resume: server silent for %v", silent.Round(time.Millisecond))
 	}
 	pctx, cancel := context.WithTimeout(ctx, c.opts.ProbeTimeout)
 	defer cancel()
@@ -200,9 +199,34 @@ func (c *Client) Resume(ctx context.Context) error {
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
-	cn.kill(ReasonProbeTimeout)
-	c.kick()
+	c.replace(ctx, cn, ReasonProbeTimeout)
 	return fmt.Errorf("client: resume: probe failed: %w", err)
+}
+
+// replace kills cn, asks for an immediate reconnect, and waits until the
+// manager has let go of cn, so that callers never see the dead connection
+// as current after replace returns.
+func (c *Client) replace(ctx context.Context, cn *conn, reason string) {
+	cn.kill(reason)
+	c.kick()
+	select {
+	case <-cn.done:
+	case <-ctx.Done():
+		return
+	}
+	for {
+		c.mu.Lock()
+		cur, ch := c.conn, c.statusCh
+		c.mu.Unlock()
+		if cur != cn {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Close disconnects, stops reconnecting, answers every pending request

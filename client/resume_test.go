@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -79,7 +78,16 @@ func (p *freezeProxy) accept() {
 // reading (so the sender never blocks) but forwards nothing.
 func (p *freezeProxy) pipe(pc *proxied, dst, src net.Conn) {
 	defer p.wg.Done()
-	defer func() { _ = dst.Close(); _ = src.Close() }()
+	defer func() {
+		// A frozen link hides the far side's close too: the near side just
+		// stops hearing anything. close() ends it at the end of the test.
+		select {
+		case <-pc.frozen:
+		default:
+			_ = dst.Close()
+			_ = src.Close()
+		}
+	}()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
@@ -93,9 +101,6 @@ func (p *freezeProxy) pipe(pc *proxied, dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				return
-			}
 			return
 		}
 	}
@@ -147,6 +152,7 @@ func TestResumeReplacesASilentlyDeadConnection(t *testing.T) {
 	proxy.freeze()
 	err = c.Resume(ctxT(t))
 	require.Error(t, err)
+	assert.NotEqual(t, client.StatusConnected, c.Status(), "Resume returns once the dead connection is gone")
 	require.NoError(t, c.WaitStatus(ctxT(t), client.StatusConnected))
 	assert.NotEqual(t, id, c.ID(), "a new connection")
 	require.NoError(t, c.Resume(ctxT(t)))
