@@ -340,7 +340,10 @@ func TestReplayOrderOnTheWire(t *testing.T) {
 			return func() error { _, err := c.ApiRequest(t.Context(), "t/api", "v1", echoIn{Text: text}); return err }
 		}
 		syn := func(text string) func() error {
-			return func() error { _, err := c.SyncRequest(t.Context(), "t/sync", "v1", "r1", echoIn{Text: text}); return err }
+			return func() error {
+				_, err := c.SyncRequest(t.Context(), "t/sync", "v1", "r1", echoIn{Text: text})
+				return err
+			}
 		}
 		send(api("a1"))
 		send(syn("s1"))
