@@ -90,7 +90,7 @@ func testRoutes(t *testing.T, started chan<- string, stopped chan<- error) func(
 func TestAPIRequestSuccessWithTokenInAuth(t *testing.T) {
 	env := newLS(t, testRoutes(t, nil, nil))
 	c := env.dial(client.Options{Token: env.login("u1")})
-	res, err := c.ApiRequest(ctxT(t), "test/echo", "v1", echoIn{Text: "hi"})
+	res, err := c.APIRequest(ctxT(t), "test/echo", "v1", echoIn{Text: "hi"})
 	require.NoError(t, err)
 	assert.Equal(t, 200, res.HTTPStatus)
 	var out echoOut
@@ -101,7 +101,7 @@ func TestAPIRequestSuccessWithTokenInAuth(t *testing.T) {
 func TestAPIRequestSuccessWithTokenInCookie(t *testing.T) {
 	env := newLSWith(t, luckystack.Config{}, testRoutes(t, nil, nil)) // cookie mode
 	c := env.dial(client.Options{Token: env.login("u2"), TokenTransport: client.TokenInCookie})
-	res, err := c.ApiRequest(ctxT(t), "test/private", "v1", nil)
+	res, err := c.APIRequest(ctxT(t), "test/private", "v1", nil)
 	require.NoError(t, err)
 	var out echoOut
 	require.NoError(t, res.Decode(&out))
@@ -129,7 +129,7 @@ func TestAPIRequestErrorEnvelopes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := anon.ApiRequest(ctxT(t), tc.route, "v1", tc.data)
+			_, err := anon.APIRequest(ctxT(t), tc.route, "v1", tc.data)
 			var e *client.Error
 			require.ErrorAs(t, err, &e)
 			assert.Equal(t, tc.code, e.Code)
@@ -157,13 +157,13 @@ func TestAPIRequestClientSideValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.ApiRequest(ctxT(t), tc.route, tc.version, tc.data)
+			_, err := c.APIRequest(ctxT(t), tc.route, tc.version, tc.data)
 			assert.Equal(t, tc.code, client.Code(err))
 		})
 	}
 	// Accepted spellings reach the route.
 	for _, name := range []string{" test/echo ", `test\echo`, "/test/echo/", "api/test/echo"} {
-		_, err := c.ApiRequest(ctxT(t), name, "v1", nil)
+		_, err := c.APIRequest(ctxT(t), name, "v1", nil)
 		assert.NoError(t, err, name)
 	}
 }
@@ -172,7 +172,7 @@ func TestAPIRequestStreamsChunksInOrderBeforeTheReply(t *testing.T) {
 	env := newLS(t, testRoutes(t, nil, nil))
 	c := env.dial(client.Options{})
 	var chunks []int
-	res, err := c.ApiRequest(ctxT(t), "test/stream", "v1", map[string]int{"N": 20}, client.WithStream(func(chunk json.RawMessage) {
+	res, err := c.APIRequest(ctxT(t), "test/stream", "v1", map[string]int{"N": 20}, client.WithStream(func(chunk json.RawMessage) {
 		var v struct{ I int }
 		require.NoError(t, json.Unmarshal(chunk, &v))
 		chunks = append(chunks, v.I)
@@ -194,7 +194,7 @@ func TestAPIRequestCancelSendsAPICancel(t *testing.T) {
 	c := env.dial(client.Options{})
 	ctx, cancel := context.WithCancel(ctxT(t))
 	errc := make(chan error, 1)
-	go func() { _, err := c.ApiRequest(ctx, "test/block", "v1", nil); errc <- err }()
+	go func() { _, err := c.APIRequest(ctx, "test/block", "v1", nil); errc <- err }()
 	<-started
 	cancel()
 	err := <-errc
@@ -207,7 +207,7 @@ func TestAPIRequestCancelSendsAPICancel(t *testing.T) {
 		t.Fatal("server handler still running")
 	}
 	// The connection is still usable.
-	_, err = c.ApiRequest(ctxT(t), "test/echo", "v1", nil)
+	_, err = c.APIRequest(ctxT(t), "test/echo", "v1", nil)
 	require.NoError(t, err)
 }
 
@@ -215,7 +215,7 @@ func TestAPIRequestTimeoutSendsAPICancel(t *testing.T) {
 	started, stopped := make(chan string, 1), make(chan error, 1)
 	env := newLS(t, testRoutes(t, started, stopped))
 	c := env.dial(client.Options{APITimeout: 100 * time.Millisecond})
-	_, err := c.ApiRequest(ctxT(t), "test/block", "v1", nil)
+	_, err := c.APIRequest(ctxT(t), "test/block", "v1", nil)
 	var e *client.Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, events.CodeAPITimeout, e.Code)
@@ -235,7 +235,7 @@ func TestAPIRequestAnsweredDisconnectedWhenConnectionDrops(t *testing.T) {
 	env := newLS(t, testRoutes(t, started, nil))
 	c := env.dial(client.Options{})
 	errc := make(chan error, 1)
-	go func() { _, err := c.ApiRequest(context.Background(), "test/block", "v1", nil); errc <- err }()
+	go func() { _, err := c.APIRequest(context.Background(), "test/block", "v1", nil); errc <- err }()
 	<-started
 	env.stop() // the reply can never come
 	select {
@@ -252,7 +252,7 @@ func TestAPIRequestAfterCloseFails(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
 	require.NoError(t, c.Close(), "idempotent")
-	_, err = c.ApiRequest(ctxT(t), "test/echo", "v1", nil)
+	_, err = c.APIRequest(ctxT(t), "test/echo", "v1", nil)
 	assert.ErrorIs(t, err, client.ErrClosed)
 	assert.Equal(t, events.CodeAPIDisconnected, client.Code(err))
 	assert.Equal(t, client.StatusDisconnected, c.Status())
@@ -265,7 +265,7 @@ func TestLogoutEventAndNoAutoReconnect(t *testing.T) {
 	c := env.dial(client.Options{Token: tok, ReconnectDelay: time.Millisecond, OnStatus: func(ev client.StatusEvent) { statuses <- ev.Status }})
 	logout := make(chan bool, 1)
 	c.OnLogout(func(ok bool) { logout <- ok })
-	res, err := c.ApiRequest(ctxT(t), "system/logout", "v1", nil)
+	res, err := c.APIRequest(ctxT(t), "system/logout", "v1", nil)
 	require.NoError(t, err)
 	var body struct{ Result bool }
 	require.NoError(t, res.Decode(&body))

@@ -337,7 +337,7 @@ func TestReplayOrderOnTheWire(t *testing.T) {
 			synctest.Wait() // queued before the next one starts
 		}
 		api := func(text string) func() error {
-			return func() error { _, err := c.ApiRequest(t.Context(), "t/api", "v1", echoIn{Text: text}); return err }
+			return func() error { _, err := c.APIRequest(t.Context(), "t/api", "v1", echoIn{Text: text}); return err }
 		}
 		syn := func(text string) func() error {
 			return func() error {

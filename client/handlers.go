@@ -9,7 +9,7 @@ import (
 
 // Push events: what the server sends without being asked. Every callback
 // runs on the client's callback goroutine, one at a time, in arrival order;
-// a callback may call the client (but a blocking call such as ApiRequest
+// a callback may call the client (but a blocking call such as APIRequest
 // there holds up later callbacks until it returns).
 
 // SyncEventKind says which fan-out frame a [SyncEvent] carries.

@@ -71,7 +71,7 @@ type result struct {
 func goAPI(t *testing.T, c *client.Client, text string, wantQueued int, out chan<- result, opts ...client.RequestOption) {
 	t.Helper()
 	go func() {
-		res, err := c.ApiRequest(context.Background(), "test/order", "v1", echoIn{Text: text}, opts...)
+		res, err := c.APIRequest(context.Background(), "test/order", "v1", echoIn{Text: text}, opts...)
 		r := result{text: text, err: err}
 		if err == nil {
 			var o echoOut
@@ -234,7 +234,7 @@ func TestOfflineCancelWhileQueued(t *testing.T) {
 	c := offlineClient(t, env, client.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { _, err := c.ApiRequest(ctx, "test/order", "v1", echoIn{Text: "never"}); errc <- err }()
+	go func() { _, err := c.APIRequest(ctx, "test/order", "v1", echoIn{Text: "never"}); errc <- err }()
 	require.Eventually(t, func() bool { a, _ := c.Queued(); return a == 1 }, waitFor, time.Millisecond)
 	cancel()
 	assert.Equal(t, events.CodeRequestAborted, client.Code(<-errc))
@@ -242,7 +242,7 @@ func TestOfflineCancelWhileQueued(t *testing.T) {
 	assert.Zero(t, a)
 	env.start()
 	require.NoError(t, c.WaitStatus(ctxT(t), client.StatusConnected))
-	_, err := c.ApiRequest(ctxT(t), "test/order", "v1", echoIn{Text: "after"})
+	_, err := c.APIRequest(ctxT(t), "test/order", "v1", echoIn{Text: "after"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"after"}, log.list(), "the cancelled request was never sent")
 }
@@ -250,10 +250,10 @@ func TestOfflineCancelWhileQueued(t *testing.T) {
 func TestOfflineWithoutQueueFailsFast(t *testing.T) {
 	env := newLS(t, testRoutes(t, nil, nil))
 	c := offlineClient(t, env, client.Options{NoOfflineQueue: true})
-	_, err := c.ApiRequest(ctxT(t), "test/echo", "v1", nil)
+	_, err := c.APIRequest(ctxT(t), "test/echo", "v1", nil)
 	assert.Equal(t, events.CodeAPIDisconnected, client.Code(err))
 	c2 := offlineClient(t, env, client.Options{})
-	_, err = c2.ApiRequest(ctxT(t), "test/echo", "v1", nil, client.WithoutQueue())
+	_, err = c2.APIRequest(ctxT(t), "test/echo", "v1", nil, client.WithoutQueue())
 	assert.Equal(t, events.CodeAPIDisconnected, client.Code(err))
 }
 

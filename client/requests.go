@@ -12,7 +12,7 @@ import (
 	"github.com/luckystack/luckystack-go/offlinequeue"
 )
 
-// RequestOption sets a per-call option of [Client.ApiRequest] or
+// RequestOption sets a per-call option of [Client.APIRequest] or
 // [Client.SyncRequest].
 type RequestOption func(*requestOptions)
 
@@ -109,7 +109,7 @@ func encodeData(data any) (json.RawMessage, bool) {
 	return raw, events.IsObject(raw)
 }
 
-// ApiRequest calls the API route "<service>/<route...>" at version ("v1")
+// APIRequest calls the API route "<service>/<route...>" at version ("v1")
 // with data (a struct, map or JSON object; nil sends {}) and returns the
 // success envelope. Every failure is an [*Error] carrying the error code:
 // the server's envelope, or request.aborted / api.timeout when ctx ends
@@ -119,7 +119,7 @@ func encodeData(data any) (json.RawMessage, bool) {
 //
 // While the client is not connected the request waits in the offline queue
 // and is sent once the connection is back, after the rooms are rejoined.
-func (c *Client) ApiRequest(ctx context.Context, name, version string, data any, opts ...RequestOption) (*Response, error) { //nolint:revive // the spec's name
+func (c *Client) APIRequest(ctx context.Context, name, version string, data any, opts ...RequestOption) (*Response, error) {
 	var ro requestOptions
 	for _, o := range opts {
 		o(&ro)
@@ -213,7 +213,7 @@ func invalidResponse(raw json.RawMessage) *Error {
 // version for the room receiver ("all" where the server allows it) and
 // returns the server's acknowledgement. Recipients (this client too, when it
 // is in the room and WithIgnoreSelf is not given) get the result through
-// [Client.OnSync]. Failures are [*Error] values as for [Client.ApiRequest];
+// [Client.OnSync]. Failures are [*Error] values as for [Client.APIRequest];
 // without an acknowledgement within [Options.SyncTimeout] the request ends
 // with sync.requestTimeout (after a syncCancel).
 func (c *Client) SyncRequest(ctx context.Context, name, version, receiver string, data any, opts ...RequestOption) (*SyncResult, error) {

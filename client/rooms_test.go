@@ -109,7 +109,7 @@ func TestServerRestartMidTraffic(t *testing.T) {
 				default:
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-				res, err := c.ApiRequest(ctx, "test/echo", "v1", echoIn{Text: "w"})
+				res, err := c.APIRequest(ctx, "test/echo", "v1", echoIn{Text: "w"})
 				cancel()
 				switch {
 				case err == nil:

@@ -116,8 +116,8 @@ func (c *Client) Status() Status {
 // setStatusLocked records a status change and queues the observer call.
 // c.mu must be held.
 func (c *Client) setStatusLocked(ev StatusEvent) {
-	if c.status == ev.Status && ev.Status != StatusReconnecting {
-		return
+	if c.status == ev.Status && ev.Attempt == 0 && ev.Err == nil && ev.Reason == "" {
+		return // nothing new to tell; failed attempts are reported each time
 	}
 	c.status = ev.Status
 	close(c.statusCh)

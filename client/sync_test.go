@@ -120,7 +120,7 @@ func TestSyncRequestCancelSendsCancelID(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { _, err := c.SyncRequest(ctx, "test/slow", "v1", "all", nil); errc <- err }()
 	// The stand-in emits the cancel id first; give it a round trip.
-	_, err := c.ApiRequest(ctxT(t), "system/unknown", "v1", nil)
+	_, err := c.APIRequest(ctxT(t), "system/unknown", "v1", nil)
 	require.Error(t, err)
 	cancel()
 	assert.Equal(t, events.CodeRequestAborted, client.Code(<-errc))
