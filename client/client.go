@@ -361,7 +361,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	if token != "" {
 		switch c.opts.TokenTransport {
 		case TokenInCookie:
-			header.Add("Cookie", c.opts.CookieName+"="+url.QueryEscape(token))
+			header.Add("Cookie", c.opts.CookieName+"="+url.PathEscape(token))
 		default:
 			auth["token"] = token
 		}
