@@ -323,26 +323,55 @@ func (c *Client) manage() {
 }
 
 // sleep waits d, or less if kicked; it returns false once the client closes.
+// Meanwhile it expires stale queued requests, so that their callers hear
+// about it while the client is offline.
 func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-c.wake:
-	case <-ctx.Done():
-		return false
+	prune, stop := c.pruneTicker()
+	defer stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-c.wake:
+			return true
+		case <-prune:
+			c.queue.Prune()
+		case <-ctx.Done():
+			return false
+		}
 	}
-	return true
 }
 
 // idle waits until kicked; it returns false once the client closes.
 func (c *Client) idle(ctx context.Context) bool {
-	select {
-	case <-c.wake:
-		return true
-	case <-ctx.Done():
-		return false
+	prune, stop := c.pruneTicker()
+	defer stop()
+	for {
+		select {
+		case <-c.wake:
+			return true
+		case <-prune:
+			c.queue.Prune()
+		case <-ctx.Done():
+			return false
+		}
 	}
+}
+
+// pruneTicker ticks a few times per queue max age (at most every second),
+// or never when queued requests do not expire.
+func (c *Client) pruneTicker() (<-chan time.Time, func()) {
+	age := c.opts.Offline.MaxAge
+	if age == 0 {
+		age = offlinequeue.DefaultMaxAge
+	}
+	if age < 0 {
+		return nil, func() {}
+	}
+	t := time.NewTicker(min(max(age/4, 10*time.Millisecond), time.Second))
+	return t.C, t.Stop
 }
 
 // dial opens one connection with the current token.
@@ -388,8 +417,6 @@ func (c *Client) serve(ctx context.Context, cn *conn) string {
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); cn.run(c) }()
 
-	stop := context.AfterFunc(ctx, func() { cn.disconnect() })
-	defer stop()
 	c.rejoin(ctx, cn)
 	for {
 		err := c.queue.Flush(ctx, func(it offlinequeue.Item[*call]) error { return c.send(it.Payload, cn) })
@@ -409,7 +436,12 @@ func (c *Client) serve(ctx context.Context, cn *conn) string {
 		}
 		c.mu.Unlock()
 	}
-	<-cn.done
+	select {
+	case <-cn.done:
+	case <-ctx.Done():
+		cn.disconnect() // Close: leave the namespace politely
+		<-cn.done
+	}
 	c.mu.Lock()
 	if c.conn == cn {
 		c.conn = nil

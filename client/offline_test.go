@@ -269,3 +269,20 @@ func TestCloseSettlesQueuedRequests(t *testing.T) {
 	assert.Equal(t, events.CodeOfflineDropped, client.Code(r["q"]))
 	assert.ErrorIs(t, r["q"], client.ErrClosed)
 }
+
+// TestOfflineExpiryWhileNotTrying: a client that stopped reconnecting
+// (NoReconnect here; a logout does the same) still expires queued requests
+// instead of leaving their callers waiting.
+func TestOfflineExpiryWhileNotTrying(t *testing.T) {
+	env := newLS(t, testRoutes(t, nil, nil))
+	c := env.dial(client.Options{NoReconnect: true, Offline: offlinequeue.Options{MaxAge: 30 * time.Millisecond}})
+	env.stop()
+	require.NoError(t, c.WaitStatus(ctxT(t), client.StatusDisconnected))
+	results := make(chan result, 1)
+	goAPI(t, c, "stale", -1, results)
+	r := collect(t, results, 1)
+	assert.Equal(t, events.CodeOfflineDropped, client.Code(r["stale"]))
+	var e *client.Error
+	require.ErrorAs(t, r["stale"], &e)
+	assert.Equal(t, "expired", e.Param("reason"))
+}
