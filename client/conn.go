@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -338,6 +337,3 @@ func isTerminal(err error) bool {
 	var ce *ConnectError
 	return errors.As(err, &ce)
 }
-
-// trimRoom applies the server's trimming to a room code.
-func trimRoom(s string) string { return strings.TrimSpace(s) }

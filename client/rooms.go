@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/luckystack/luckystack-go/events"
 )
+
+// trimRoom applies the server's trimming to a room code.
+func trimRoom(s string) string { return strings.TrimSpace(s) }
 
 // roomOp is one joinRoom, leaveRoom or getJoinedRooms request.
 type roomOp struct {
