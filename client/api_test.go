@@ -286,3 +286,54 @@ func TestLogoutEventAndNoAutoReconnect(t *testing.T) {
 	c.Reconnect()
 	require.NoError(t, c.WaitStatus(ctxT(t), client.StatusConnected))
 }
+
+func TestAPIRequestLimitEnvelopes(t *testing.T) {
+	started := make(chan string, 4)
+	env := newLS(t, testRoutes(t, started, nil))
+	env.stop()
+	env.apiOpts = api.Options{MaxInFlight: 1, RateLimit: api.RateLimitOptions{DefaultAPILimit: 2, DefaultIPLimit: -1}}
+	env.start()
+	c := env.dial(client.Options{})
+
+	// Per-route bucket: the third call in the window is refused.
+	for range 2 {
+		_, err := c.APIRequest(ctxT(t), "test/echo", "v1", nil)
+		require.NoError(t, err)
+	}
+	_, err := c.APIRequest(ctxT(t), "test/echo", "v1", nil)
+	var e *client.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, events.CodeAPIRateLimitExceeded, e.Code)
+	assert.Equal(t, 429, e.HTTPStatus)
+	assert.NotNil(t, e.Param("seconds"))
+
+	// One request in flight per socket: a second is refused at once.
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	go func() { _, _ = c.APIRequest(ctx, "test/block", "v1", nil) }()
+	<-started
+	_, err = c.APIRequest(ctxT(t), "test/stream", "v1", map[string]int{"N": 0})
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, api.CodeTooManyInFlight, e.Code)
+	assert.Equal(t, 429, e.HTTPStatus)
+}
+
+func TestAPIRequestHookStopEnvelopeWithoutMessage(t *testing.T) {
+	env := newLS(t, func(srv *luckystack.Server, mod *api.Module) {
+		testRoutes(t, nil, nil)(srv, mod)
+		luckystack.RegisterHook(srv, api.PreSocketMessage, func(_ context.Context, ev *api.SocketMessageEvent) error {
+			if ev.RouteName == "api/test/echo/v1" {
+				return luckystack.StopWith("custom.blocked", 451)
+			}
+			return nil
+		})
+	})
+	c := env.dial(client.Options{})
+	_, err := c.APIRequest(ctxT(t), "test/echo", "v1", nil)
+	var e *client.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "custom.blocked", e.Code)
+	assert.Equal(t, 451, e.HTTPStatus)
+	assert.Equal(t, "custom.blocked", e.Message, "a message-less envelope is normalised like the browser does")
+	assert.NotContains(t, string(e.Raw), `"message"`)
+}
