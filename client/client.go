@@ -232,7 +232,8 @@ func (c *Client) replace(ctx context.Context, cn *conn, reason string) {
 // Close disconnects, stops reconnecting, answers every pending request
 // (api.disconnected) and queued request (offline.dropped, reason
 // "cleared"), and waits for the client's goroutines to end. It is
-// idempotent.
+// idempotent. Because it waits for the callback goroutine, a callback must
+// not call Close directly; it may start it with "go c.Close()".
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
