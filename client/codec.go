@@ -151,9 +151,9 @@ func encodeEvent(nsp string, id int64, event string, args ...json.RawMessage) ([
 	return append(b, ']'), nil
 }
 
-// marshalArgs JSON-encodes event arguments; a json.RawMessage or []byte of
-// JSON is kept as is. Binary arguments are not supported: LuckyStack never
-// sends them and JSON has no room for them without attachments.
+// marshalArgs JSON-encodes event arguments; a json.RawMessage is kept as
+// is. Binary arguments ([]byte) are refused: LuckyStack never sends them and
+// JSON has no room for them without attachments.
 func marshalArgs(args []any) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, len(args))
 	for i, a := range args {
@@ -163,6 +163,10 @@ func marshalArgs(args []any) ([]json.RawMessage, error) {
 				return nil, fmt.Errorf("client: argument %d is not valid JSON", i)
 			}
 			out[i] = v
+		case []byte:
+			// socket.io would send it as a binary attachment; encoding it
+			// as base64 text instead would surprise the receiver.
+			return nil, fmt.Errorf("%w: argument %d", ErrBinaryUnsupported, i)
 		default:
 			b, err := json.Marshal(v)
 			if err != nil {

@@ -85,3 +85,15 @@ func FuzzDecodePacket(f *testing.F) {
 		}
 	})
 }
+
+func TestMarshalArgs(t *testing.T) {
+	out, err := marshalArgs([]any{1, "s", json.RawMessage(`{"a":1}`), nil})
+	require.NoError(t, err)
+	assert.Equal(t, []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`"s"`), json.RawMessage(`{"a":1}`), json.RawMessage(`null`)}, out)
+	_, err = marshalArgs([]any{[]byte{1, 2}})
+	assert.ErrorIs(t, err, ErrBinaryUnsupported)
+	_, err = marshalArgs([]any{json.RawMessage(`{`)})
+	assert.Error(t, err)
+	_, err = marshalArgs([]any{func() {}})
+	assert.Error(t, err)
+}

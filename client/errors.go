@@ -18,6 +18,10 @@ var ErrClosed = errors.New("client: closed")
 // queued.
 var ErrNotConnected = errors.New("client: not connected")
 
+// ErrBinaryUnsupported is returned for a []byte event argument: the client
+// does not send Socket.IO binary attachments.
+var ErrBinaryUnsupported = errors.New("client: binary arguments are not supported")
+
 // Error is a LuckyStack error envelope as a Go error: either the server's
 // reply (Raw holds it) or one the client produced itself for the same
 // situations the browser client does (request.aborted, api.disconnected,
