@@ -146,15 +146,18 @@ func (c *Client) Token() string {
 
 // Reconnect drops the current connection, if any, and connects again at
 // once, without the backoff wait. Requests in flight are answered with
-// api.disconnected. It also restarts a client that stopped trying.
+// api.disconnected. It also restarts a client that stopped trying. It
+// returns once the old connection is gone, so that a following
+// WaitStatus(StatusConnected) waits for the new one.
 func (c *Client) Reconnect() {
 	c.mu.Lock()
 	cn := c.conn
 	c.mu.Unlock()
-	if cn != nil {
-		cn.kill(ReasonClientDisconnect)
+	if cn == nil {
+		c.kick()
+		return
 	}
-	c.kick()
+	c.replace(c.ctx, cn, ReasonClientDisconnect)
 }
 
 // kick wakes the manager out of a backoff wait.

@@ -49,7 +49,9 @@ func (s *syncWriter) printf(format string, args ...any) {
 // joins the room.
 func newChat(ctx context.Context, cfg config, w io.Writer) (*chat, error) {
 	out := &syncWriter{w: w}
-	c, err := client.Dial(ctx, cfg.url, client.Options{OnStatus: func(ev client.StatusEvent) {
+	// The chat server runs in cookie mode: the token travels as the session
+	// cookie, as it would from a browser tab.
+	c, err := client.Dial(ctx, cfg.url, client.Options{TokenTransport: client.TokenInCookie, OnStatus: func(ev client.StatusEvent) {
 		if ev.Status != client.StatusConnected && ev.Err == nil && ev.Reason == "" {
 			return
 		}
