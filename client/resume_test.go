@@ -152,7 +152,7 @@ func TestResumeReplacesASilentlyDeadConnection(t *testing.T) {
 	proxy.freeze()
 	err = c.Resume(ctxT(t))
 	require.Error(t, err)
-	assert.NotEqual(t, client.StatusConnected, c.Status(), "Resume returns once the dead connection is gone")
+	assert.NotEqual(t, id, c.ID(), "Resume returns once the dead connection is gone")
 	require.NoError(t, c.WaitStatus(ctxT(t), client.StatusConnected))
 	assert.NotEqual(t, id, c.ID(), "a new connection")
 	require.NoError(t, c.Resume(ctxT(t)))
