@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,28 @@ func TestCallbackPanicIsContained(t *testing.T) {
 	}
 	_, err := c.APIRequest(ctxT(t), "system/nothing", "v1", nil)
 	assert.Equal(t, "api.notFound", client.Code(err), "the client still works")
+}
+
+func TestOversizedServerMessageEndsTheConnection(t *testing.T) {
+	env := newLS(t, nil)
+	env.server().HandleSocketEvent("test-big", func(_ context.Context, cl *luckystack.Client, _ json.RawMessage) {
+		_ = cl.Emit("big", strings.Repeat("x", 4096))
+	})
+	reasons := make(chan string, 4)
+	c := env.dial(client.Options{MaxMessageSize: 1024, OnStatus: func(ev client.StatusEvent) {
+		if ev.Reason != "" {
+			reasons <- ev.Reason
+		}
+	}})
+	got := make(chan struct{}, 1)
+	c.On("big", func([]json.RawMessage) { got <- struct{}{} })
+	require.NoError(t, c.Emit("test-big"))
+	select {
+	case r := <-reasons:
+		assert.Equal(t, client.ReasonTransportError, r)
+	case <-time.After(waitFor):
+		t.Fatal("connection survived an oversized message")
+	}
+	assert.Empty(t, got)
+	require.NoError(t, c.WaitStatus(ctxT(t), client.StatusConnected), "and comes back")
 }

@@ -33,6 +33,8 @@ const (
 	// DefaultProbeTimeout bounds the round trip [Client.Resume] uses to
 	// check a connection.
 	DefaultProbeTimeout = 5 * time.Second
+	// DefaultMaxMessageSize caps one message from the server.
+	DefaultMaxMessageSize = 64 << 20
 	// DefaultCookieName is the session cookie's name on the server.
 	DefaultCookieName = "token"
 )
@@ -95,6 +97,10 @@ type Options struct {
 	DialTimeout time.Duration
 	// WriteTimeout bounds one frame write. Zero means [DefaultWriteTimeout].
 	WriteTimeout time.Duration
+	// MaxMessageSize caps one message from the server; a bigger one ends
+	// the connection. Zero means [DefaultMaxMessageSize]; negative means no
+	// limit. It applies to the default dialer only.
+	MaxMessageSize int64
 
 	// APITimeout bounds every API request that has no earlier deadline on
 	// its context. Zero means none, as in the original (api.requestTimeoutMs
@@ -174,14 +180,17 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Header = o.Header.Clone()
+	if o.MaxMessageSize == 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
 	if o.dial == nil {
-		o.dial = websocketDialer(o.Dialer, o.DialTimeout)
+		o.dial = websocketDialer(o.Dialer, o.DialTimeout, o.MaxMessageSize)
 	}
 	return o
 }
 
 // websocketDialer returns the production dial function.
-func websocketDialer(d *websocket.Dialer, timeout time.Duration) dialFunc {
+func websocketDialer(d *websocket.Dialer, timeout time.Duration, maxMessage int64) dialFunc {
 	if d == nil {
 		d = &websocket.Dialer{HandshakeTimeout: timeout, Proxy: http.ProxyFromEnvironment}
 	}
@@ -193,6 +202,9 @@ func websocketDialer(d *websocket.Dialer, timeout time.Duration) dialFunc {
 				return nil, &HandshakeError{StatusCode: resp.StatusCode, Err: err}
 			}
 			return nil, err
+		}
+		if maxMessage > 0 {
+			ws.SetReadLimit(maxMessage)
 		}
 		return ws, nil
 	}
