@@ -17,6 +17,7 @@ import (
 	"github.com/luckystack/luckystack-go/client"
 	"github.com/luckystack/luckystack-go/events"
 	"github.com/luckystack/luckystack-go/internal/testutil"
+	lssync "github.com/luckystack/luckystack-go/sync"
 )
 
 func TestMain(m *testing.M) { testutil.RunWithLeakCheck(m) }
@@ -43,6 +44,9 @@ type lsEnv struct {
 	sessions *luckystack.MemorySessionStore
 	port     int
 	sync     *syncStandIn
+	// realSync, when set, installs the sync module instead of the stand-in
+	// and registers routes on it.
+	realSync func(mod *lssync.Module)
 
 	mu     sync.Mutex
 	srv    *luckystack.Server
@@ -56,8 +60,19 @@ func newLS(t *testing.T, setup func(srv *luckystack.Server, mod *api.Module)) *l
 
 func newLSWith(t *testing.T, cfg luckystack.Config, setup func(srv *luckystack.Server, mod *api.Module)) *lsEnv {
 	t.Helper()
+	return newLSFull(t, cfg, setup, nil)
+}
+
+// newLSSync is a token-mode server with the real sync module.
+func newLSSync(t *testing.T, routes func(mod *lssync.Module)) *lsEnv {
+	t.Helper()
+	return newLSFull(t, luckystack.Config{Session: luckystack.SessionConfig{BasedToken: true}}, nil, routes)
+}
+
+func newLSFull(t *testing.T, cfg luckystack.Config, setup func(srv *luckystack.Server, mod *api.Module), routes func(mod *lssync.Module)) *lsEnv {
+	t.Helper()
 	e := &lsEnv{
-		t: t, cfg: cfg, setup: setup,
+		t: t, cfg: cfg, setup: setup, realSync: routes,
 		apiOpts:  api.Options{RateLimit: api.RateLimitOptions{Disabled: true}},
 		sessions: luckystack.NewMemorySessionStore(time.Hour),
 		sync:     newSyncStandIn(),
@@ -79,16 +94,25 @@ func (e *lsEnv) server() *luckystack.Server {
 func (e *lsEnv) start() {
 	e.t.Helper()
 	mod := api.New(e.apiOpts)
+	modules := []luckystack.Module{mod}
+	var syncMod *lssync.Module
+	if e.realSync != nil {
+		syncMod = lssync.New(lssync.Options{RateLimit: api.RateLimitOptions{Disabled: true}})
+		e.realSync(syncMod)
+		modules = append(modules, syncMod)
+	}
 	srv, err := luckystack.NewServer(luckystack.Options{
 		Args:     []string{strconv.Itoa(e.port)},
 		IP:       "127.0.0.1",
-		Modules:  []luckystack.Module{mod},
+		Modules:  modules,
 		Sessions: e.sessions,
 		Getenv:   func(string) string { return "" },
 		Config:   e.cfg,
 	})
 	require.NoError(e.t, err)
-	e.sync.install(srv)
+	if syncMod == nil {
+		e.sync.install(srv)
+	}
 	if e.setup != nil {
 		e.setup(srv, mod)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/luckystack/luckystack-go/client"
@@ -49,10 +50,11 @@ func (s *syncWriter) printf(format string, args ...any) {
 // joins the room.
 func newChat(ctx context.Context, cfg config, w io.Writer) (*chat, error) {
 	out := &syncWriter{w: w}
+	var loggedIn atomic.Bool // the login's own reconnect is not news
 	// The chat server runs in cookie mode: the token travels as the session
 	// cookie, as it would from a browser tab.
 	c, err := client.Dial(ctx, cfg.url, client.Options{TokenTransport: client.TokenInCookie, OnStatus: func(ev client.StatusEvent) {
-		if ev.Status != client.StatusConnected && ev.Err == nil && ev.Reason == "" {
+		if !loggedIn.Load() || (ev.Status != client.StatusConnected && ev.Err == nil && ev.Reason == "") {
 			return
 		}
 		msg := ev.Status.String()
@@ -69,6 +71,7 @@ func newChat(ctx context.Context, cfg config, w io.Writer) (*chat, error) {
 		ch.close()
 		return nil, err
 	}
+	loggedIn.Store(true)
 	c.OnSync("chat/message/v1", ch.onMessage)
 	if err := ch.join(ctx, cfg.room); err != nil {
 		ch.close()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"strings"
@@ -16,20 +15,22 @@ import (
 
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/api"
-	"github.com/luckystack/luckystack-go/events"
 	"github.com/luckystack/luckystack-go/internal/testutil"
+	lssync "github.com/luckystack/luckystack-go/sync"
 )
 
 func TestMain(m *testing.M) { testutil.RunWithLeakCheck(m) }
 
-// chatServer serves what chat-cli needs from examples/chat: the guest login
-// (api/system/login/v1) and sync/chat/message/v1, the latter as a stand-in
-// that follows luckystack-wire.md §4 until the sync module is on main.
+// chatServer serves what chat-cli uses of examples/chat, with the same
+// route definitions (examples/chat is a main package and cannot be
+// imported): the guest login api/system/login/v1 and sync/chat/message/v1
+// with its client handler, in cookie mode.
 func chatServer(t *testing.T) string {
 	t.Helper()
-	mod := api.New(api.Options{})
+	apiMod := api.New(api.Options{})
+	syncMod := lssync.New(lssync.Options{Limiter: apiMod.Limiter()})
 	srv, err := luckystack.NewServer(luckystack.Options{
-		Args: []string{"0"}, IP: "127.0.0.1", Modules: []luckystack.Module{mod},
+		Args: []string{"0"}, IP: "127.0.0.1", Modules: []luckystack.Module{apiMod, syncMod},
 		Getenv: func(string) string { return "" },
 	})
 	require.NoError(t, err)
@@ -41,30 +42,25 @@ func chatServer(t *testing.T) string {
 		UserID string `json:"userId"`
 		Name   string `json:"name"`
 	}
-	require.NoError(t, api.Register(mod, "system/login/v1", api.Route[loginIn, loginOut]{
+	require.NoError(t, api.Register(apiMod, "system/login/v1", api.Route[loginIn, loginOut]{
 		Handler: func(ctx context.Context, _ *api.Request, in loginIn) (loginOut, error) {
 			id := "guest-" + luckystack.NewToken()[:12]
 			tok, err := srv.CreateSession(ctx, &luckystack.Session{ID: id, Name: in.Name})
 			return loginOut{Token: tok, UserID: id, Name: in.Name}, err
 		},
 	}))
-	srv.HandleSocketEvent("sync", func(ctx context.Context, cl *luckystack.Client, payload json.RawMessage) {
-		var req events.SyncRequest
-		if json.Unmarshal(payload, &req) != nil || !req.ResponseIndex.Valid || req.Name != "sync/chat/message/v1" {
-			return
-		}
-		i := req.ResponseIndex.Value
-		sess, _ := cl.Session(ctx)
-		if sess == nil || !cl.InRoom(req.Receiver) {
-			_ = cl.Emit(events.Sync(i), events.NewError(events.CodeSyncNotRoomMember))
-			return
-		}
-		var in struct{ Text string }
-		_ = json.Unmarshal(req.Data, &in)
-		out, _ := json.Marshal(chatMessage{Room: req.Receiver, Text: in.Text, From: sess.Name, FromID: sess.ID, At: time.Now().UnixMilli()})
-		_ = cl.Emit(events.Sync(i), events.NewSyncAck(req.Name, out))
-		_ = srv.IO().To(req.Receiver).Emit("sync", events.SyncSuccessFrame{CB: "chat/message/v1", FullName: req.Name, ServerOutput: out})
-	})
+	type chatIn struct {
+		Text string `json:"text"`
+	}
+	require.NoError(t, lssync.Register(syncMod, "chat/message/v1", lssync.Route[chatIn, chatMessage]{
+		Auth: api.Auth{Login: true},
+		Server: func(_ context.Context, req *lssync.Request, in chatIn) (chatMessage, error) {
+			return chatMessage{Room: req.Receiver, Text: in.Text, From: req.Session.Name, FromID: req.Session.ID, At: time.Now().UnixMilli()}, nil
+		},
+		Client: func(_ context.Context, rc *lssync.Recipient, _ chatIn, msg chatMessage) (any, error) {
+			return map[string]bool{"mine": rc.UserID == msg.FromID}, nil
+		},
+	}))
 	ln, err := srv.Bind()
 	require.NoError(t, err)
 	served := make(chan error, 1)
