@@ -172,7 +172,9 @@ func (e *lsEnv) dial(opts client.Options) *client.Client {
 }
 
 // syncStandIn answers the "sync" event per luckystack-wire.md §4.3–4.6 for
-// a few test routes until the real sync module is on main:
+// a few test routes. It predates the sync module (realsync_test.go runs
+// against that) and stays because it lets tests see exactly what reached
+// the server (received, cancels):
 //
 //   - sync/test/echo/v1: serverOutput = clientInput; streams n chunks first
 //     when data.stream = n;
