@@ -119,7 +119,9 @@ func TestSyncRequestCancelSendsCancelID(t *testing.T) {
 	ctx, cancel := context.WithCancel(ctxT(t))
 	errc := make(chan error, 1)
 	go func() { _, err := c.SyncRequest(ctx, "test/slow", "v1", "all", nil); errc <- err }()
-	// The stand-in emits the cancel id first; give it a round trip.
+	// Once the stand-in has the request, its cancel id is on the wire; a
+	// round trip after that guarantees the client has read it.
+	require.Eventually(t, func() bool { return len(env.sync.texts()) == 1 }, waitFor, time.Millisecond)
 	_, err := c.APIRequest(ctxT(t), "system/unknown", "v1", nil)
 	require.Error(t, err)
 	cancel()
