@@ -47,6 +47,8 @@ type lsEnv struct {
 	// realSync, when set, installs the sync module instead of the stand-in
 	// and registers routes on it.
 	realSync func(mod *lssync.Module)
+	// modules, when set, adds modules to each server started.
+	modules func() []luckystack.Module
 
 	mu     sync.Mutex
 	srv    *luckystack.Server
@@ -100,6 +102,9 @@ func (e *lsEnv) start() {
 		syncMod = lssync.New(lssync.Options{RateLimit: api.RateLimitOptions{Disabled: true}})
 		e.realSync(syncMod)
 		modules = append(modules, syncMod)
+	}
+	if e.modules != nil {
+		modules = append(modules, e.modules()...)
 	}
 	srv, err := luckystack.NewServer(luckystack.Options{
 		Args:     []string{strconv.Itoa(e.port)},
