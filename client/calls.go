@@ -58,6 +58,18 @@ func (cl *call) take() ([]frame, <-chan struct{}) {
 	return nil, cl.notify
 }
 
+// answered reports whether a reply frame arrived for cl.
+func (cl *call) answered() bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	for _, f := range cl.frames {
+		if !f.disconnected {
+			return true
+		}
+	}
+	return false
+}
+
 // reset forgets frames and the connection after a failed send, so that a
 // re-queued call does not see the end of a connection it never reached.
 func (cl *call) reset() {

@@ -18,9 +18,10 @@ import (
 // itself connected. Create it with [New] or [Dial]; all methods are safe for
 // concurrent use. Close it to stop its goroutines.
 type Client struct {
-	opts   Options
-	target string // websocket URL
-	bo     backoff
+	opts       Options
+	target     string // websocket URL
+	pollTarget string // polling URL
+	bo         backoff
 
 	disp         *dispatcher
 	handlers     handlerSet[func(args []json.RawMessage)]
@@ -56,15 +57,20 @@ func New(serverURL string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	pollTarget, err := pollingURL(serverURL, o.Path)
+	if err != nil {
+		return nil, err
+	}
 	qopts := o.Offline
 	c := &Client{
-		opts:     o,
-		target:   target,
-		bo:       backoff{min: o.ReconnectDelay, max: o.ReconnectDelayMax, randomization: o.Randomization},
-		wake:     make(chan struct{}, 1),
-		status:   StatusConnecting,
-		statusCh: make(chan struct{}),
-		token:    o.Token,
+		opts:       o,
+		target:     target,
+		pollTarget: pollTarget,
+		bo:         backoff{min: o.ReconnectDelay, max: o.ReconnectDelayMax, randomization: o.Randomization},
+		wake:       make(chan struct{}, 1),
+		status:     StatusConnecting,
+		statusCh:   make(chan struct{}),
+		token:      o.Token,
 	}
 	c.disp = newDispatcher(o.Logger.Warn)
 	if onDrop := qopts.OnDrop; onDrop != nil {
@@ -251,6 +257,9 @@ func (c *Client) Close() error {
 	c.pending.failAll()
 	c.acks.failAll()
 	c.queue.Clear()
+	if c.opts.ownHTTP {
+		c.opts.HTTPClient.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -404,7 +413,27 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	case <-c.wake:
 	default:
 	}
-	return dialConn(ctx, &c.opts, c.target, header, auth)
+	switch c.opts.Transport {
+	case PollingOnly:
+		return dialConn(ctx, &c.opts, c.dialPolling, c.pollTarget, header, auth)
+	case WebSocketOnly:
+		return dialConn(ctx, &c.opts, c.opts.dial, c.target, header, auth)
+	}
+	cn, err := dialConn(ctx, &c.opts, c.opts.dial, c.target, header, auth)
+	if err == nil || !isUpgradeRefusal(err) || ctx.Err() != nil {
+		return cn, err
+	}
+	c.opts.Logger.Debug("client: websocket refused, trying polling", "err", err)
+	cn, perr := dialConn(ctx, &c.opts, c.dialPolling, c.pollTarget, header, auth)
+	if perr != nil {
+		return nil, fmt.Errorf("%w; polling: %w", err, perr)
+	}
+	return cn, nil
+}
+
+// dialPolling opens a polling transport.
+func (c *Client) dialPolling(ctx context.Context, target string, header http.Header) (transport, error) {
+	return dialPolling(ctx, c.opts.HTTPClient, target, header, c.opts.MaxMessageSize)
 }
 
 // serve runs one connection: start its reader, rejoin rooms, replay the

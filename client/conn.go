@@ -86,10 +86,10 @@ func wsURL(server, path string) (string, error) {
 
 // dialConn opens a transport and runs both handshakes: the Engine.IO open
 // packet, then the Socket.IO CONNECT with auth. It does not start reading.
-func dialConn(ctx context.Context, o *Options, target string, header http.Header, auth map[string]any) (*conn, error) {
+func dialConn(ctx context.Context, o *Options, dial dialFunc, target string, header http.Header, auth map[string]any) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
-	t, err := o.dial(ctx, target, header)
+	t, err := dial(ctx, target, header)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,9 @@ type handler interface {
 // instead of leaving it hanging.
 func (c *conn) run(h handler) {
 	reason := c.readLoop(h)
-	if k := c.killReason(); k != "" {
+	if k := c.killReason(); k != "" && reason != ReasonServerDisconnect {
+		// The server's own DISCONNECT, once read, is the truth: it decides
+		// whether the client reconnects.
 		reason = k
 	}
 	c.endOnce.Do(func() {

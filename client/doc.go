@@ -71,8 +71,14 @@
 //
 // # Limits
 //
-// The websocket transport only (no HTTP long-polling), the default namespace
-// unless [Options.Namespace] says otherwise, and no binary attachments:
-// binary packets from the server are skipped (LuckyStack never sends any).
-// Acknowledgements the server asks of the client are not sent.
+// The client opens a websocket and falls back to HTTP long-polling when the
+// upgrade is refused ([Options.Transport]); a polling connection is not
+// upgraded later. It speaks the default namespace unless [Options.Namespace]
+// says otherwise. Binary attachments are not supported: binary packets from
+// the server are skipped (LuckyStack never sends any) and []byte arguments
+// are refused. Acknowledgements the server asks of the client are not sent.
+//
+// Delivery is at most once, as in Socket.IO: a request whose write failed
+// after it may have reached the server is not sent again; it ends with
+// api.disconnected unless its reply arrives.
 package client

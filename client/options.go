@@ -51,6 +51,20 @@ const (
 	TokenInCookie
 )
 
+// TransportKind selects the Engine.IO transport.
+type TransportKind int
+
+const (
+	// WebSocketThenPolling opens a websocket and falls back to HTTP
+	// long-polling when the server or a proxy refuses the upgrade. It is
+	// the default.
+	WebSocketThenPolling TransportKind = iota + 1
+	// WebSocketOnly never polls.
+	WebSocketOnly
+	// PollingOnly uses HTTP long-polling only.
+	PollingOnly
+)
+
 // Options configures [New] and [Dial]. The zero value is valid: no token,
 // websocket transport at /socket.io/, reconnection forever with 1 s to 5 s
 // backoff, an offline queue with the [offlinequeue] defaults.
@@ -77,6 +91,12 @@ type Options struct {
 	// Dialer dials the websocket. Nil means a dialer with the handshake
 	// bounded by DialTimeout.
 	Dialer *websocket.Dialer
+	// Transport selects websocket, polling, or websocket with a polling
+	// fallback. Zero means [WebSocketThenPolling].
+	Transport TransportKind
+	// HTTPClient sends the polling requests. Nil means a client of the
+	// Client's own, whose idle connections Close releases.
+	HTTPClient *http.Client
 
 	// ReconnectDelay is the first delay before reconnecting; each further
 	// attempt doubles it. Zero means [DefaultReconnectDelay].
@@ -128,6 +148,8 @@ type Options struct {
 
 	// dial replaces the websocket dialer in tests (export_test.go).
 	dial dialFunc
+	// ownHTTP is set when HTTPClient was made by withDefaults.
+	ownHTTP bool
 }
 
 // dialFunc opens a transport to url with header.
@@ -182,6 +204,14 @@ func (o Options) withDefaults() Options {
 	o.Header = o.Header.Clone()
 	if o.MaxMessageSize == 0 {
 		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.Transport == 0 {
+		o.Transport = WebSocketThenPolling
+	}
+	if o.HTTPClient == nil && o.Transport != WebSocketOnly {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		o.HTTPClient = &http.Client{Transport: tr}
+		o.ownHTTP = true
 	}
 	if o.dial == nil {
 		o.dial = websocketDialer(o.Dialer, o.DialTimeout, o.MaxMessageSize)

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"regexp"
 	"strings"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/luckystack/luckystack-go/events"
 	"github.com/luckystack/luckystack-go/offlinequeue"
@@ -433,14 +436,27 @@ func (c *Client) submit(ctx context.Context, cl *call, kind offlinequeue.Kind, r
 
 // send registers cl for its replies and emits it on cn. A failed write
 // means cn is unusable: it is killed so that the manager reconnects.
+//
+// Delivery is at most once, as in Socket.IO: only a write that failed
+// because the transport was already closed certainly sent nothing, and only
+// then is the error returned so the caller may queue the request again.
+// Any other failure may have reached the server (a polling POST whose
+// answer was lost, a websocket frame cut halfway), so the call stays
+// registered on cn and ends with api.disconnected when cn's end is
+// processed, unless its reply already came in.
 func (c *Client) send(cl *call, cn *conn) error {
 	c.pending.add(cl, cn.gen)
-	if err := cn.emit(-1, string(cl.event), cl.payload); err != nil {
+	err := cn.emit(-1, string(cl.event), cl.payload)
+	if err == nil {
+		return nil
+	}
+	cn.kill(ReasonTransportError)
+	if (errors.Is(err, net.ErrClosed) || errors.Is(err, websocket.ErrCloseSent)) && !cl.answered() {
 		c.pending.remove(cl)
 		cl.reset()
-		cn.kill(ReasonTransportError)
 		return err
 	}
+	c.opts.Logger.Debug("client: write failed, request may have been sent", "event", cl.event, "err", err)
 	return nil
 }
 
