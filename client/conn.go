@@ -25,15 +25,26 @@ type transport interface {
 	Close() error
 }
 
-// Disconnect reasons, spelled as socket.io-client spells them.
+// Disconnect reasons reported in [StatusEvent.Reason], spelled as
+// socket.io-client spells them where it has them.
 const (
-	ReasonTransportClose   = "transport close"
-	ReasonTransportError   = "transport error"
-	ReasonPingTimeout      = "ping timeout"
+	// ReasonTransportClose: the connection was closed (server restart,
+	// proxy, network).
+	ReasonTransportClose = "transport close"
+	// ReasonTransportError: reading or writing failed.
+	ReasonTransportError = "transport error"
+	// ReasonPingTimeout: the server was silent for its ping interval plus
+	// its ping timeout.
+	ReasonPingTimeout = "ping timeout"
+	// ReasonServerDisconnect: the server disconnected the socket on purpose
+	// (logout, kick); the client does not reconnect on its own.
 	ReasonServerDisconnect = "io server disconnect"
+	// ReasonClientDisconnect: Close or Reconnect ended the connection.
 	ReasonClientDisconnect = "io client disconnect"
-	ReasonProbeTimeout     = "probe timeout"
-	ReasonParseError       = "parse error"
+	// ReasonProbeTimeout: Resume's probe got no answer in time.
+	ReasonProbeTimeout = "probe timeout"
+	// ReasonParseError: the server sent a packet the client cannot decode.
+	ReasonParseError = "parse error"
 )
 
 // conn is one established Socket.IO connection. Its reader goroutine (run)
