@@ -390,3 +390,29 @@ func TestSyncDefaultTimeoutIs30Seconds(t *testing.T) {
 		require.NoError(t, c.Close())
 	})
 }
+
+// TestOneResponseIndexCounter: API, sync and room requests draw their
+// responseIndex from one counter, starting at 1.
+func TestOneResponseIndexCounter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := &fakeNet{up: true, pingEvery: 25 * time.Second}
+		c := newFakeClient(t, n, client.Options{})
+		require.NoError(t, c.WaitStatus(t.Context(), client.StatusConnected))
+		_, err := c.APIRequest(t.Context(), "t/api", "v1", nil)
+		require.NoError(t, err)
+		_, err = c.SyncRequest(t.Context(), "t/sync", "v1", "r", nil)
+		require.NoError(t, err)
+		_, err = c.JoinRoom(t.Context(), "r")
+		require.NoError(t, err)
+		_, err = c.GetJoinedRooms(t.Context())
+		require.NoError(t, err)
+		var got []string
+		for _, f := range n.wire() {
+			if i := strings.Index(f, `"responseIndex":`); i >= 0 {
+				got = append(got, f[i+16:i+17])
+			}
+		}
+		assert.Equal(t, []string{"1", "2", "3", "4"}, got)
+		require.NoError(t, c.Close())
+	})
+}
