@@ -268,7 +268,9 @@ func (c *Client) Close() error {
 func (c *Client) manage() {
 	defer func() {
 		c.mu.Lock()
-		c.setStatusLocked(StatusEvent{Status: StatusDisconnected, Reason: ReasonClientDisconnect})
+		if c.status != StatusDisconnected {
+			c.setStatusLocked(StatusEvent{Status: StatusDisconnected, Reason: ReasonClientDisconnect})
+		}
 		c.mu.Unlock()
 		close(c.disp.stop)
 	}()
@@ -318,14 +320,13 @@ func (c *Client) manage() {
 		if reason == ReasonServerDisconnect || c.opts.NoReconnect {
 			// Like socket.io-client: a server that disconnected us on
 			// purpose (logout, kick) is not reconnected to automatically.
-			c.setStatus(StatusEvent{Status: StatusDisconnected, Reason: reason})
+			// serve reported StatusDisconnected.
 			if !c.idle(ctx) {
 				return
 			}
 			c.setStatus(StatusEvent{Status: StatusReconnecting})
 			continue
 		}
-		c.setStatus(StatusEvent{Status: StatusReconnecting, Reason: reason})
 		if reason != ReasonClientDisconnect && reason != ReasonProbeTimeout {
 			// Reconnect and Resume asked for an immediate attempt.
 			if !c.sleep(ctx, c.bo.delay(0)) {
@@ -475,11 +476,19 @@ func (c *Client) serve(ctx context.Context, cn *conn) string {
 		cn.disconnect() // Close: leave the namespace politely
 		<-cn.done
 	}
+	// The status changes together with c.conn, so that nobody sees
+	// "connected" without a connection.
+	next := StatusReconnecting
+	switch {
+	case ctx.Err() != nil, cn.reason == ReasonServerDisconnect, c.opts.NoReconnect:
+		next = StatusDisconnected
+	}
 	c.mu.Lock()
 	if c.conn == cn {
 		c.conn = nil
 	}
 	c.flushing = false
+	c.setStatusLocked(StatusEvent{Status: next, Reason: cn.reason})
 	c.mu.Unlock()
 	c.pending.failGen(cn.gen)
 	c.acks.failGen(cn.gen)

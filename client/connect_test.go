@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +122,33 @@ func TestOversizedServerMessageEndsTheConnection(t *testing.T) {
 	}
 	assert.Empty(t, got)
 	require.NoError(t, c.WaitStatus(ctxT(t), client.StatusConnected), "and comes back")
+}
+
+// TestReconnectThenWaitNeverSeesTheOldConnection: once Reconnect returns,
+// "connected" means the new connection (the chat CLI's login relies on it).
+func TestReconnectThenWaitNeverSeesTheOldConnection(t *testing.T) {
+	env := newLS(t, nil)
+	c := env.dial(client.Options{Token: env.login("u1")})
+	for i := range 20 {
+		c.Reconnect()
+		require.NoError(t, c.WaitStatus(ctxT(t), client.StatusConnected))
+		_, err := c.GetJoinedRooms(ctxT(t))
+		require.NoError(t, err, "round %d", i)
+	}
+}
+
+func TestStatusEventsOfOneDisconnect(t *testing.T) {
+	env := newLS(t, nil)
+	var mu sync.Mutex
+	var seen []string
+	c, err := client.Dial(ctxT(t), env.url(), client.Options{OnStatus: func(ev client.StatusEvent) {
+		mu.Lock()
+		seen = append(seen, ev.Status.String()+"/"+ev.Reason)
+		mu.Unlock()
+	}})
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"connected/", "disconnected/io client disconnect"}, seen, "one event per change")
 }
