@@ -125,36 +125,39 @@ func (s *Socket) ConnID() string { return s.client.conn.id }
 // Transport reports "polling" or "websocket".
 func (s *Socket) Transport() string { return s.client.conn.transportName() }
 
-// Handshake returns what the client sent when connecting.
+// Handshake returns what the client sent when connecting. The connection
+// keeps it compact, so each call builds fresh Headers and Query maps (the
+// caller may change them); [Socket.Header] reads one header without that.
 func (s *Socket) Handshake() Handshake {
 	hs := s.client.conn.hs
-	auth := s.auth
-	if auth == nil {
-		auth = json.RawMessage("{}")
-	}
 	return Handshake{
-		Headers: hs.headers,
+		Headers: hs.headerMap(),
 		Time:    hs.time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
 		Address: hs.address,
 		XDomain: hs.xdomain,
 		Secure:  hs.secure,
 		Issued:  hs.time.UnixMilli(),
 		URL:     hs.url,
-		Query:   hs.query,
-		Auth:    auth,
+		Query:   hs.query(),
+		Auth:    s.Auth(),
 	}
 }
 
 // Request header and query helpers avoid copying the whole handshake.
 
 // Header returns a request header of the handshake.
-func (s *Socket) Header(name string) string { return s.client.conn.hs.headers.Get(name) }
+func (s *Socket) Header(name string) string { return s.client.conn.hs.header(name) }
 
 // RemoteAddr is the client's IP address (without port).
 func (s *Socket) RemoteAddr() string { return s.client.conn.hs.address }
 
 // Auth is the raw auth payload of the namespace CONNECT ("{}" when none).
-func (s *Socket) Auth() json.RawMessage { return s.Handshake().Auth }
+func (s *Socket) Auth() json.RawMessage {
+	if s.auth == nil {
+		return json.RawMessage("{}")
+	}
+	return s.auth
+}
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -78,6 +79,12 @@ func main() {
 			"versions": map[string]string{"go": runtime.Version()}, "redis": os.Getenv("REDIS_URL") != "",
 		})
 	})
+	if os.Getenv("BENCH_PPROF") != "" {
+		// Profiling the bench server itself (e.g. S2's heap): off by default
+		// so that measured runs carry no extra routes.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	hs := &http.Server{Addr: host + ":" + port, Handler: mux}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
