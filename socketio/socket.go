@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -409,15 +408,14 @@ func (s *Socket) run(t task) {
 }
 
 func (s *Socket) handleEvent(p *Packet) {
-	elems, err := splitArray(p.Data)
-	if err != nil || len(elems) == 0 {
-		return
-	}
-	var name string
-	if json.Unmarshal(elems[0], &name) != nil {
-		if f, err := strconv.ParseFloat(string(elems[0]), 64); err == nil {
-			name = strconv.FormatFloat(f, 'f', -1, 64)
+	name, args := p.event, p.args
+	if args == nil {
+		// Not from decodePacket: split it here.
+		elems, n, ok := eventPayload(p.Data)
+		if !ok {
+			return
 		}
+		name, args = n, elems[1:]
 	}
 	s.mu.Lock()
 	h := s.handlers[name]
@@ -428,7 +426,7 @@ func (s *Socket) handleEvent(p *Packet) {
 	if h == nil {
 		return
 	}
-	h(&Event{Socket: s, Name: name, Args: Args{raw: elems[1:], attachments: p.Attachments}, ackID: p.ID})
+	h(&Event{Socket: s, Name: name, Args: Args{raw: args, attachments: p.Attachments}, ackID: p.ID})
 }
 
 // runConnect runs the namespace middlewares, then connects the socket and
