@@ -28,6 +28,10 @@ const (
 func main() {
 	port := envOr("PORT", "3000")
 	host := envOr("HOST", "127.0.0.1")
+	if os.Getenv("BENCH_LAYER") == "luckystack" {
+		runLuckyStack(host, port)
+		return
+	}
 	pingMs, _ := strconv.Atoi(envOr("PING_INTERVAL_MS", "25000"))
 	opts := socketio.Options{
 		PingInterval:   time.Duration(pingMs) * time.Millisecond,
