@@ -80,6 +80,8 @@ func main() {
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"server": "go", "rss": rss(), "heapInuse": m.HeapInuse, "heapUsed": m.HeapAlloc,
 			"stackInuse": m.StackInuse, "goroutines": runtime.NumGoroutine(), "clients": srv.ConnCount(),
+			// Where the rest of the RSS is: free heap not yet returned to the OS, and runtime metadata.
+			"heapIdle": m.HeapIdle, "heapReleased": m.HeapReleased, "stackSys": m.StackSys, "gcSys": m.GCSys, "otherSys": m.OtherSys, "sys": m.Sys,
 			"versions": map[string]string{"go": runtime.Version()}, "redis": os.Getenv("REDIS_URL") != "",
 		})
 	})
