@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -65,6 +66,10 @@ func runLuckyStack(host, port string) {
 			"versions": map[string]string{"go": runtime.Version()},
 		})
 	}))
+	if os.Getenv("BENCH_PPROF") != "" {
+		srv.HandleRoute("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		srv.HandleRoute("/debug/pprof/", http.HandlerFunc(pprof.Index))
+	}
 	ln, err := srv.Bind()
 	if err != nil {
 		log.Fatal(err)
