@@ -16,16 +16,26 @@ import (
 
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/api"
+	"github.com/luckystack/luckystack-go/socketio"
+	lsync "github.com/luckystack/luckystack-go/sync"
 )
 
 // The LuckyStack layer (BENCH_LAYER=luckystack): a full luckystack.Server
-// with the api module, for the rows that measure LuckyStack's own paths
+// with the api and sync modules, for the rows that measure LuckyStack's own paths
 // against the raw Socket.IO ceilings of the same run. Node has no such
 // layer, so these rows have a Go column only.
 
 // benchEcho is the api/bench/echo/v1 route's input and output: the loadgen
 // stamps ts and reads it back from the response envelope.
 type benchEcho struct {
+	TS  int64  `json:"ts"`
+	Pad string `json:"pad,omitempty"`
+}
+
+// benchFan is the sync/bench/fanout/v1 route's input and output: the
+// loadgen's sequence number and send stamp come back to every member.
+type benchFan struct {
+	Seq int64  `json:"seq"`
 	TS  int64  `json:"ts"`
 	Pad string `json:"pad,omitempty"`
 }
@@ -41,6 +51,20 @@ func runLuckyStack(host, port string) {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Sync fan-out: the sender need not be in the room (the loadgen's
+	// trigger is not), one request per message is in flight at most a
+	// few, and the route has no client handler: one room broadcast.
+	syncMod := lsync.New(lsync.Options{
+		AllowNonMembers: true,
+		MaxInFlight:     -1,
+		RateLimit:       api.RateLimitOptions{Disabled: true},
+	})
+	err = lsync.Register(syncMod, "bench/fanout/v1", lsync.Route[benchFan, benchFan]{
+		Server: func(_ context.Context, _ *lsync.Request, in benchFan) (benchFan, error) { return in, nil },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	p, err := strconv.Atoi(port)
 	if err != nil {
 		log.Fatal(err)
@@ -48,13 +72,22 @@ func runLuckyStack(host, port string) {
 	srv, err := luckystack.NewServer(luckystack.Options{
 		IP:      host,
 		Port:    p,
-		Modules: []luckystack.Module{mod},
+		Modules: []luckystack.Module{mod, syncMod},
 		Getenv:  func(string) string { return "" },
 		Config:  luckystack.Config{Session: luckystack.SessionConfig{BasedToken: true}},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Members join the fan-out room the way the raw scenarios do (the
+	// contract's "join"), so the sync row and S4 differ only in the path a
+	// message takes.
+	srv.IO().Sockets().On("join", func(e *socketio.Event) {
+		var room string
+		_ = e.Args.Decode(0, &room)
+		e.Socket.Join(room)
+		_ = e.Ack(room)
+	})
 	srv.HandleRoute("/stats", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		runtime.GC()
 		var m runtime.MemStats

@@ -183,6 +183,31 @@ func buildPlan(z sizes) []point {
 			{"S4_fanout_lost", "lost_total", "messages", "lower", "deliveries missing over all steps"},
 		},
 	})
+	// The LuckyStack layer's sync fan-out: the trigger sends one sync
+	// request per message (route without a client handler: one room
+	// broadcast), next to the raw S4 broadcast of the same run.
+	ps = append(ps, point{
+		id: "LS_sync", scenario: "LS", sub: "fanout", goOnly: true, timeout: z.timeout,
+		serverEnv: []string{"BENCH_LAYER=luckystack"},
+		desc: fmt.Sprintf("LuckyStack sync requests to sync/bench/fanout/v1 (sync module) fanned out to a room of %d, rates %s msg/s, %s steps, 64 B; Go only",
+			z.room, z.fanoutRates, z.fanoutStep),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-members", itoa(z.room), "-rates", z.fanoutRates, "-step", z.fanoutStep, "-call", "sync"}
+		},
+		metrics: []metric{
+			{"LS_sync_fanout_deliveries_per_s", "deliveries_per_s", "deliveries/s", "higher", "sync fan-out: highest delivery rate with p99 < 50 ms and no loss"},
+			{"LS_sync_fanout_p99_ms", "best_p99_ms", "ms", "lower", "p99 at that rate (from the sender's stamp)"},
+			{"LS_sync_fanout_max_deliveries_per_s", "max_deliveries_per_s", "deliveries/s", "higher", "sync fan-out: highest delivery rate at any latency (ceiling)"},
+			{"LS_sync_fanout_lost", "lost_total", "messages", "lower", "deliveries missing over all steps"},
+			{"LS_sync_errors", "sync_errors", "requests", "lower", "sync-<i> error acknowledgements (should be 0)"},
+		},
+		raw: map[string]string{
+			"LS_sync_fanout_deliveries_per_s":     "S4_fanout_deliveries_per_s",
+			"LS_sync_fanout_p99_ms":               "S4_fanout_p99_ms",
+			"LS_sync_fanout_max_deliveries_per_s": "S4_fanout_max_deliveries_per_s",
+			"LS_sync_server_cpu_s":                "S4_server_cpu_s",
+		},
+	})
 	ps = append(ps, point{
 		id: "S5", scenario: "S5", sub: "fanout", twoServers: true, timeout: z.timeout,
 		desc: fmt.Sprintf("trigger on A, room of %d on B, via Redis, rates %s", z.room, z.crossRates),
