@@ -5,14 +5,19 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // handshakeInfo is what the first HTTP request of a connection told us. All
 // sockets of the connection share it, for the whole life of the connection,
 // so it is kept compact: the headers in one string and the query unparsed.
-// [Socket.Handshake] rebuilds the maps on demand.
+// [Socket.Handshake] builds the maps on its first call and keeps them, so
+// only connections whose handshake is asked for (FetchSockets, for one) pay
+// for them, and they pay once.
 type handshakeInfo struct {
+	view atomic.Pointer[handshakeView]
+
 	// headers holds "Canonical-Key\x00value\x00" per header value, in the
 	// request's order. net/http refuses control characters in header
 	// fields; a request built by hand that has one keeps a map instead.
@@ -92,6 +97,29 @@ func (hs *handshakeInfo) header(name string) string {
 		return true
 	})
 	return out
+}
+
+// handshakeView is the expanded form [Socket.Handshake] returns.
+type handshakeView struct {
+	headers http.Header
+	query   url.Values
+	time    string
+}
+
+// expanded returns the view, building it on first use.
+func (hs *handshakeInfo) expanded() *handshakeView {
+	if v := hs.view.Load(); v != nil {
+		return v
+	}
+	v := &handshakeView{
+		headers: hs.headerMap(),
+		query:   hs.query(),
+		time:    hs.time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
+	}
+	if hs.view.CompareAndSwap(nil, v) {
+		return v
+	}
+	return hs.view.Load()
 }
 
 // headerMap returns a fresh copy of the headers.

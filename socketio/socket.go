@@ -124,20 +124,22 @@ func (s *Socket) ConnID() string { return s.client.conn.id }
 // Transport reports "polling" or "websocket".
 func (s *Socket) Transport() string { return s.client.conn.transportName() }
 
-// Handshake returns what the client sent when connecting. The connection
-// keeps it compact, so each call builds fresh Headers and Query maps (the
-// caller may change them); [Socket.Header] reads one header without that.
+// Handshake returns what the client sent when connecting. Its Headers and
+// Query maps are built on the connection's first call and shared by later
+// ones: treat them as read-only. [Socket.Header] reads one header without
+// building them, which keeps an idle connection small.
 func (s *Socket) Handshake() Handshake {
 	hs := s.client.conn.hs
+	v := hs.expanded()
 	return Handshake{
-		Headers: hs.headerMap(),
-		Time:    hs.time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
+		Headers: v.headers,
+		Time:    v.time,
 		Address: hs.address,
 		XDomain: hs.xdomain,
 		Secure:  hs.secure,
 		Issued:  hs.time.UnixMilli(),
 		URL:     hs.url,
-		Query:   hs.query(),
+		Query:   v.query,
 		Auth:    s.Auth(),
 	}
 }

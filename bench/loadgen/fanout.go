@@ -96,7 +96,7 @@ func (rm *room) sendSync(ctx context.Context, n int, rate float64, size int, dra
 	for seq := 0; seq < n; {
 		due := min(n, int(time.Since(start)/interval)+1)
 		for ; seq < due; seq++ {
-			buf = append(buf[:0], `42["sync",{"name":"`+syncRoute+`","cb":"bench/fanout/v1","receiver":`...)
+			buf = append(buf[:0], `42["sync",{"name":"`+syncRoute+`","cb":"bench/fanout/v1","ignoreSelf":true,"receiver":`...)
 			buf = strconv.AppendQuote(buf, rm.name)
 			buf = append(buf, `,"responseIndex":`...)
 			buf = strconv.AppendInt(buf, rm.syncIndex.Add(1), 10)
@@ -225,6 +225,15 @@ func setupRoom(ctx context.Context, c *common, f fanoutFlags, nMembers int) (*ro
 		rm.trigger.onEvent = rm.onSyncAnswer
 	}
 	go rm.trigger.run()
+	if rm.sync {
+		// A LuckyStack sender is a member of the room it syncs to (the
+		// module requires it by default); ignoreSelf keeps its own frame
+		// from coming back.
+		if _, err := rm.trigger.call("join", strconv.Quote(rm.name), 10*time.Second); err != nil {
+			closeAll(append(rm.clients, rm.trigger))
+			return nil, fmt.Errorf("trigger join: %w", err)
+		}
+	}
 	rm.clients = append(rm.clients, rm.trigger)
 	return rm, nil
 }

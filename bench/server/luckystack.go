@@ -51,13 +51,12 @@ func runLuckyStack(host, port string) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Sync fan-out: the sender need not be in the room (the loadgen's
-	// trigger is not), one request per message is in flight at most a
-	// few, and the route has no client handler: one room broadcast.
+	// Sync fan-out with the module's defaults but for the limits: the
+	// sender must be in the room (the loadgen's trigger joins it), and the
+	// route has no client handler, so each request is one room broadcast.
 	syncMod := lsync.New(lsync.Options{
-		AllowNonMembers: true,
-		MaxInFlight:     -1,
-		RateLimit:       api.RateLimitOptions{Disabled: true},
+		MaxInFlight: -1,
+		RateLimit:   api.RateLimitOptions{Disabled: true},
 	})
 	err = lsync.Register(syncMod, "bench/fanout/v1", lsync.Route[benchFan, benchFan]{
 		Server: func(_ context.Context, _ *lsync.Request, in benchFan) (benchFan, error) { return in, nil },
