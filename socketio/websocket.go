@@ -44,26 +44,21 @@ func (c *conn) readWebSocket() {
 	rd := c.reader
 	handled := false
 	for {
-		if rd.idle() && rd.raw != nil {
-			ok, err := rd.tryFill()
+		if handled && rd.raw != nil && rd.idle() {
+			// Bytes already there are read at once; otherwise wait at most
+			// idleHandoff.
+			_ = rd.nc.SetReadDeadline(time.Now().Add(idleHandoff))
+			err := rd.fill()
+			_ = rd.nc.SetReadDeadline(time.Time{})
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if !c.srv.routines.Go(c.read) {
+					c.finish("server shutting down")
+				}
+				return
+			}
 			if err != nil {
 				c.onReadError(err)
 				return
-			}
-			if !ok && handled {
-				_ = rd.nc.SetReadDeadline(time.Now().Add(idleHandoff))
-				err = rd.fill()
-				_ = rd.nc.SetReadDeadline(time.Time{})
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					if !c.srv.routines.Go(c.read) {
-						c.finish("server shutting down")
-					}
-					return
-				}
-				if err != nil {
-					c.onReadError(err)
-					return
-				}
 			}
 		}
 		op, data, err := rd.next(c.pong)

@@ -69,8 +69,6 @@ type wsReader struct {
 	dst        []byte
 	n          int
 	err        error
-	noWait     bool // readRaw reports EAGAIN instead of waiting
-	wouldBlock bool
 }
 
 func newWSReader(nc net.Conn, pool *bufPool, limit int64) *wsReader {
@@ -87,31 +85,6 @@ func newWSReader(nc net.Conn, pool *bufPool, limit int64) *wsReader {
 // idle reports whether no unparsed bytes are held: the next read waits for
 // the network.
 func (r *wsReader) idle() bool { return r.r == r.w && len(r.frag) == 0 }
-
-// release returns an emptied buffer to the pool, so an idle connection
-// holds none.
-func (r *wsReader) release() {
-	if r.raw != nil && r.bufp != nil && r.r == r.w {
-		r.pool.put(r.bufp)
-		r.bufp, r.r, r.w = nil, 0, 0
-	}
-}
-
-// tryFill reads what is available without waiting; it reports false when
-// nothing was (only with a RawConn; other connections always wait).
-func (r *wsReader) tryFill() (bool, error) {
-	if r.raw == nil {
-		return true, r.fill()
-	}
-	r.noWait = true
-	err := r.fill()
-	r.noWait = false
-	if r.wouldBlock {
-		r.wouldBlock = false
-		return false, nil
-	}
-	return true, err
-}
 
 // fill reads more bytes into the buffer, waiting for at least one.
 func (r *wsReader) fill() error {
@@ -161,9 +134,6 @@ func (r *wsReader) rawRead() error {
 	r.n, r.err = 0, nil
 	if err := r.raw.Read(r.onReadable); err != nil {
 		return err
-	}
-	if r.wouldBlock {
-		return nil
 	}
 	if r.err != nil {
 		return &net.OpError{Op: "read", Net: "tcp", Err: r.err}

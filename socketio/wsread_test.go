@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -134,9 +135,11 @@ func TestWSReaderMessages(t *testing.T) {
 		}
 		assert.Equal(t, []string{"p!"}, pongs)
 		require.True(t, rd.idle())
-		rd.release()
+		// Waiting with nothing to read, as an idle connection's reader does.
+		require.NoError(t, rd.nc.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+		assert.ErrorIs(t, rd.fill(), os.ErrDeadlineExceeded)
 		if rd.raw != nil {
-			assert.Nil(t, rd.bufp, "an idle reader returns its buffer to the pool")
+			assert.Nil(t, rd.bufp, "a waiting reader holds no buffer")
 		}
 	})
 }

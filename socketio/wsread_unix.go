@@ -30,10 +30,6 @@ func (r *wsReader) readRaw(fd uintptr) bool {
 				r.pool.put(r.bufp)
 				r.bufp = nil
 			}
-			if r.noWait {
-				r.wouldBlock = true
-				return true
-			}
 			return false
 		}
 		r.n, r.err = max(n, 0), err
