@@ -19,6 +19,7 @@ test: node-deps
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 10s
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 5s
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 5s
 	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 5s
 	@for m in $$(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -exec dirname {} \;); do \
 	  echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 8m ./...) || exit 1; \
@@ -33,6 +34,7 @@ bench-smoke: node-deps
 fuzz:
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60s
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 60s
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 60s
 	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 60s
 
 lint:

@@ -2,12 +2,8 @@ package socketio
 
 import (
 	"net"
-	"net/http"
-	"net/url"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 type connState int
@@ -17,30 +13,6 @@ const (
 	stateClosing           // draining the queue before closing the transport
 	stateClosed
 )
-
-// handshakeInfo is what the first HTTP request of a connection told us. All
-// sockets of the connection share it.
-type handshakeInfo struct {
-	headers http.Header
-	query   url.Values
-	address string
-	time    time.Time
-	url     string
-	secure  bool
-	xdomain bool
-}
-
-func newHandshakeInfo(r *http.Request) *handshakeInfo {
-	return &handshakeInfo{
-		headers: r.Header.Clone(),
-		query:   r.URL.Query(),
-		address: remoteIP(r.RemoteAddr),
-		time:    time.Now(),
-		url:     r.URL.RequestURI(),
-		secure:  r.TLS != nil,
-		xdomain: r.Header.Get("Origin") != "",
-	}
-}
 
 // conn is one Engine.IO session. Outgoing packets go through one bounded
 // queue whichever transport carries them, which keeps their order across
@@ -56,14 +28,18 @@ type conn struct {
 	// flush is c.flushWebSocket, bound once: a method value allocates, and
 	// every broadcast to an idle websocket starts it.
 	flush func()
+	// read is c.readWebSocket, bound once: each wait for the next packets
+	// starts it on a fresh goroutine.
+	read func()
 
 	mu        sync.Mutex // Protects following.
 	state     connState
 	reason    string
-	ws        *websocket.Conn // nil while polling
-	wsNet     net.Conn
-	probing   *websocket.Conn // an upgrade in progress
-	upgrading bool            // the probe was answered; polling pauses
+	wsNet     net.Conn  // nil while polling
+	reader    *wsReader // wsNet's; used by its reader goroutine only
+	closeCode uint16    // the websocket close frame's code; 0 means 1000
+	probing   net.Conn  // an upgrade in progress
+	upgrading bool      // the probe was answered; polling pauses
 	out       []*wireMsg
 	spare     []*wireMsg
 	outBytes  int
@@ -81,6 +57,7 @@ func newConn(s *Server, hs *handshakeInfo) *conn {
 	c := &conn{srv: s, id: newID(), hs: hs}
 	c.client = newClient(s, c)
 	c.flush = c.flushWebSocket
+	c.read = c.readWebSocket
 	return c
 }
 
@@ -95,7 +72,7 @@ func (c *conn) start() {
 func (c *conn) transportName() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ws != nil {
+	if c.wsNet != nil {
 		return "websocket"
 	}
 	return "polling"
@@ -146,7 +123,7 @@ func (c *conn) enqueue(volatile bool, msgs ...*wireMsg) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if volatile && (len(c.out) > 0 || (c.ws == nil && !c.polling)) {
+	if volatile && (len(c.out) > 0 || (c.wsNet == nil && !c.polling)) {
 		c.mu.Unlock()
 		return false
 	}
@@ -168,7 +145,7 @@ func (c *conn) enqueue(volatile bool, msgs ...*wireMsg) bool {
 
 // kickLocked makes the active transport take the queue.
 func (c *conn) kickLocked() {
-	if c.ws != nil {
+	if c.wsNet != nil {
 		if !c.writing {
 			c.writing = true
 			if !c.srv.routines.Go(c.flush) {
@@ -214,7 +191,7 @@ func (c *conn) closeGracefully(reason string) {
 	}
 	c.state = stateClosing
 	c.reason = reason
-	if c.ws != nil {
+	if c.wsNet != nil {
 		if !c.writing {
 			c.writing = true
 			if !c.srv.routines.Go(c.flush) {
@@ -248,6 +225,17 @@ func (c *conn) closeGracefully(reason string) {
 		c.closeTO = time.AfterFunc(c.srv.opts.PingTimeout, func() { c.finish(reason) })
 		c.mu.Unlock()
 	}
+}
+
+// closeWithCode closes a websocket conn gracefully with a close frame
+// carrying code.
+func (c *conn) closeWithCode(code uint16, reason string) {
+	c.mu.Lock()
+	if c.state == stateOpen {
+		c.closeCode = code
+	}
+	c.mu.Unlock()
+	c.closeGracefully(reason)
 }
 
 // finish closes the conn at once (idempotent) and tells the Socket.IO layer.

@@ -28,8 +28,13 @@
 //
 // # Resources
 //
-// An idle websocket connection holds one reader goroutine, a 1 KiB read
-// buffer and a heartbeat timer. Writes are queued (bounded by
+// An idle websocket connection holds one reader goroutine on a minimal (2 KB)
+// stack, a heartbeat timer and its handshake in compact form, and no read
+// buffer: on Unix over plain TCP the reader waits for readability and takes
+// a pooled buffer ([Options.ReadBufferSize]) only while bytes arrive. gorilla
+// performs the websocket handshake; frames are read and written by this
+// package. About 8 KB of RSS per idle connection at 10,000 (see
+// docs/BENCHMARKS.md, S2). Writes are queued (bounded by
 // [Options.MaxQueuedBytes], see [SlowConsumerPolicy]) and written by a
 // goroutine that exits when the queue is empty. A broadcast encodes its
 // packet once for all recipients. [Server.Shutdown] waits for every

@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"testing"
 )
 
@@ -61,6 +62,14 @@ func FuzzDecodePacket(f *testing.F) {
 					t.Fatalf("event without a name: %q", data)
 				}
 				elems = elems[1:]
+				if len(p.args) != len(elems) {
+					t.Fatalf("decodePacket split %q into %d args, splitArray into %d", p.Data, len(p.args), len(elems))
+				}
+				for i := range elems {
+					if !bytes.Equal(p.args[i], elems[i]) {
+						t.Fatalf("arg %d of %q: %q vs %q", i, p.Data, p.args[i], elems[i])
+					}
+				}
 			}
 			if checkPlaceholders(p.Data, n) == nil {
 				a := NewArgs(elems, att)
@@ -152,5 +161,43 @@ func FuzzPollingPayload(f *testing.F) {
 				t.Fatalf("packet %d of %q changed: %+v vs %+v", i, body, pkts[i], again[i])
 			}
 		}
+	})
+}
+
+// byteConn serves reads from a byte slice.
+type byteConn struct {
+	net.Conn // nil: only Read is used
+	r        *bytes.Reader
+}
+
+func (c byteConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// FuzzWSReader feeds arbitrary bytes to the websocket frame reader. It must
+// not panic, must end with an error at the end of the input, and must never
+// return a message above its limit.
+func FuzzWSReader(f *testing.F) {
+	for _, seed := range [][]byte{
+		clientFrame(true, opText, []byte("4hello"), false),
+		append(clientFrame(false, opText, []byte("4a"), false), clientFrame(true, opContinuation, []byte("b"), false)...),
+		clientFrame(true, opPing, []byte("x"), false),
+		clientFrame(true, opBinary, make([]byte, 300), false),
+		clientFrame(true, opText, []byte("4x"), true),
+		{0x81, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0},
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 1000
+		rd := newWSReader(byteConn{r: bytes.NewReader(data)}, &bufPool{size: 256}, limit)
+		for range len(data) + 1 {
+			op, msg, err := rd.next(func([]byte) {})
+			if err != nil {
+				return
+			}
+			if len(msg) > limit || (op != opText && op != opBinary) {
+				t.Fatalf("message of %d bytes, op %d", len(msg), op)
+			}
+		}
+		t.Fatalf("more messages than input bytes from %q", data)
 	})
 }

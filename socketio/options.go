@@ -83,9 +83,10 @@ type Options struct {
 	// for its handlers; beyond it the server stops reading from that client.
 	// Zero means 256.
 	MaxPendingEvents int
-	// ReadBufferSize is the websocket read buffer per connection. Zero means
-	// 1024 bytes: larger messages are read in several steps, and idle
-	// connections stay small.
+	// ReadBufferSize is the size of the buffer a websocket connection reads
+	// into. Buffers come from a shared pool and an idle connection holds
+	// none (on Unix over plain TCP), so the size costs memory only while
+	// bytes are arriving. Zero means 4096; at least 256.
 	ReadBufferSize int
 	// Adapter creates each namespace's adapter. Nil means an in-memory
 	// adapter ([NewMemoryAdapter]).
@@ -129,8 +130,9 @@ func (o Options) withDefaults() Options {
 		o.MaxPendingEvents = 256
 	}
 	if o.ReadBufferSize <= 0 {
-		o.ReadBufferSize = 1024
+		o.ReadBufferSize = 4096
 	}
+	o.ReadBufferSize = max(o.ReadBufferSize, 256)
 	if o.Adapter == nil {
 		o.Adapter = func(nsp *Namespace) Adapter { return NewMemoryAdapter(nsp) }
 	}

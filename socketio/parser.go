@@ -60,6 +60,12 @@ type Packet struct {
 	Data json.RawMessage
 	// Attachments are the binary parts referenced by placeholders in Data.
 	Attachments [][]byte
+
+	// event and args are an EVENT's name and arguments as decodePacket
+	// split them while validating, so the handler path does not split Data
+	// again. Packets built elsewhere leave args nil.
+	event string
+	args  []json.RawMessage
 }
 
 // maxAckID bounds ack ids to integers a JavaScript peer represents exactly;
@@ -178,6 +184,14 @@ func decodePacket(s []byte) (p Packet, attachments int, err error) {
 			return p, 0, err
 		}
 	}
+	if p.Type == PacketEvent || p.Type == PacketBinaryEvent {
+		elems, name, ok := eventPayload(p.Data)
+		if !ok {
+			return p, 0, errInvalidPayload
+		}
+		p.event, p.args = name, elems[1:]
+		return p, attachments, nil
+	}
 	if !payloadValid(p.Type, p.Data) {
 		return p, 0, errInvalidPayload
 	}
@@ -228,29 +242,40 @@ func payloadValid(t PacketType, data []byte) bool {
 	case PacketConnectError:
 		return first == '{' || first == '"'
 	case PacketEvent, PacketBinaryEvent:
-		if first != '[' {
-			return false
-		}
-		elems, err := splitArray(data)
-		if err != nil || len(elems) == 0 {
-			return false
-		}
-		e := elems[0]
-		if len(e) > 0 && (e[0] == '-' || (e[0] >= '0' && e[0] <= '9')) {
-			return true
-		}
-		if len(e) == 0 || e[0] != '"' {
-			return false
-		}
-		var name string
-		if json.Unmarshal(e, &name) != nil {
-			return false
-		}
-		return !isReservedEvent(name)
+		_, _, ok := eventPayload(data)
+		return ok
 	case PacketAck, PacketBinaryAck:
 		return first == '['
 	}
 	return false
+}
+
+// eventPayload splits an EVENT's payload, which must be an array whose first
+// element is a string that is not a reserved event name, or a number. It
+// returns the elements and the event name (a number as its decimal text,
+// as Node's emitter sees it).
+func eventPayload(data []byte) (elems []json.RawMessage, name string, ok bool) {
+	if firstNonSpace(data) != '[' {
+		return nil, "", false
+	}
+	elems, err := splitArray(data)
+	if err != nil || len(elems) == 0 {
+		return nil, "", false
+	}
+	e := elems[0]
+	if len(e) > 0 && (e[0] == '-' || (e[0] >= '0' && e[0] <= '9')) {
+		if f, err := strconv.ParseFloat(string(e), 64); err == nil {
+			name = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		return elems, name, true // "" for a number beyond float64
+	}
+	if len(e) == 0 || e[0] != '"' {
+		return nil, "", false
+	}
+	if json.Unmarshal(e, &name) != nil || isReservedEvent(name) {
+		return nil, "", false
+	}
+	return elems, name, true
 }
 
 func firstNonSpace(b []byte) byte {

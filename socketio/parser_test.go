@@ -81,10 +81,44 @@ func TestDecodePacket(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
+			p.event, p.args = "", nil // checked by TestDecodePacketSplitsEvents
 			assert.Equal(t, tc.want, p)
 			assert.Equal(t, tc.attachments, n)
 		})
 	}
+}
+
+// An EVENT leaves decodePacket split, so the handler path does not split it
+// again.
+func TestDecodePacketSplitsEvents(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in    string
+		event string
+		args  []string
+	}{
+		{`2["a",1,{"b":[2,3]}, "x"]`, "a", []string{`1`, `{"b":[2,3]}`, `"x"`}},
+		{`212["a"]`, "a", []string{}},
+		{`2["café"]`, "café", []string{}},
+		{`2[1.50,true]`, "1.5", []string{`true`}},
+		{`2[-2]`, "-2", []string{}},
+		{`2[1e400]`, "", []string{}},
+		{`51-["up",{"_placeholder":true,"num":0}]`, "up", []string{`{"_placeholder":true,"num":0}`}},
+	}
+	for _, tc := range tests {
+		p, _, err := decodePacket([]byte(tc.in))
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.event, p.event, tc.in)
+		got := make([]string, len(p.args))
+		for i, a := range p.args {
+			got[i] = string(a)
+		}
+		assert.Equal(t, tc.args, got, tc.in)
+		assert.NotNil(t, p.args, "%s: nil args would mean not split", tc.in)
+	}
+	p, _, err := decodePacket([]byte(`35[1]`))
+	require.NoError(t, err)
+	assert.Nil(t, p.args, "only events are split")
 }
 
 func TestDecodePacketNestingLimit(t *testing.T) {

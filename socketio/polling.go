@@ -57,7 +57,7 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		c.mu.Lock()
 		c.polling = false
-		if c.ws != nil {
+		if c.wsNet != nil {
 			// Upgraded while waiting: the queue now belongs to the websocket.
 			c.mu.Unlock()
 			writePollBody(w, []byte{eioNoop})

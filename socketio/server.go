@@ -23,6 +23,7 @@ type Server struct {
 	upgrader websocket.Upgrader
 	encoders encoderPool
 	wsPool   sync.Pool // *net.Buffers scratch for vectored writes
+	readBufs bufPool   // websocket read buffers, held only while reading
 	routines *group
 
 	pingMsg *wireMsg
@@ -46,14 +47,16 @@ func NewServer(opts Options) *Server {
 	}
 	s.pingMsg = newTextMsg(eioPing, nil)
 	s.noopMsg = newTextMsg(eioNoop, nil)
+	// gorilla only runs the upgrade handshake; frames are read by our
+	// wsReader and written by flushWebSocket. A zero ReadBufferSize and a
+	// pool make its Conn reuse net/http's buffers instead of allocating.
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  s.opts.ReadBufferSize,
-		WriteBufferSize: 256, // only gorilla's own control frames use it
 		// Origins are checked by AllowRequest, as Node does not check them
 		// on websocket upgrades either.
 		CheckOrigin:     func(*http.Request) bool { return true },
 		WriteBufferPool: &sync.Pool{},
 	}
+	s.readBufs.size = s.opts.ReadBufferSize
 	s.Of("/")
 	return s
 }
@@ -233,7 +236,7 @@ func (s *Server) handshake(transport string, w http.ResponseWriter, r *http.Requ
 		}
 		s.register(c)
 		c.send(open)
-		c.attachWebSocket(ws)
+		c.attachWebSocket(ws.NetConn())
 		c.start()
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -125,36 +124,41 @@ func (s *Socket) ConnID() string { return s.client.conn.id }
 // Transport reports "polling" or "websocket".
 func (s *Socket) Transport() string { return s.client.conn.transportName() }
 
-// Handshake returns what the client sent when connecting.
+// Handshake returns what the client sent when connecting. Its Headers and
+// Query maps are built on the connection's first call and shared by later
+// ones: treat them as read-only. [Socket.Header] reads one header without
+// building them, which keeps an idle connection small.
 func (s *Socket) Handshake() Handshake {
 	hs := s.client.conn.hs
-	auth := s.auth
-	if auth == nil {
-		auth = json.RawMessage("{}")
-	}
+	v := hs.expanded()
 	return Handshake{
-		Headers: hs.headers,
-		Time:    hs.time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
+		Headers: v.headers,
+		Time:    v.time,
 		Address: hs.address,
 		XDomain: hs.xdomain,
 		Secure:  hs.secure,
 		Issued:  hs.time.UnixMilli(),
 		URL:     hs.url,
-		Query:   hs.query,
-		Auth:    auth,
+		Query:   v.query,
+		Auth:    s.Auth(),
 	}
 }
 
 // Request header and query helpers avoid copying the whole handshake.
 
 // Header returns a request header of the handshake.
-func (s *Socket) Header(name string) string { return s.client.conn.hs.headers.Get(name) }
+func (s *Socket) Header(name string) string { return s.client.conn.hs.header(name) }
 
 // RemoteAddr is the client's IP address (without port).
 func (s *Socket) RemoteAddr() string { return s.client.conn.hs.address }
 
 // Auth is the raw auth payload of the namespace CONNECT ("{}" when none).
-func (s *Socket) Auth() json.RawMessage { return s.Handshake().Auth }
+func (s *Socket) Auth() json.RawMessage {
+	if s.auth == nil {
+		return json.RawMessage("{}")
+	}
+	return s.auth
+}
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool {
@@ -406,15 +410,14 @@ func (s *Socket) run(t task) {
 }
 
 func (s *Socket) handleEvent(p *Packet) {
-	elems, err := splitArray(p.Data)
-	if err != nil || len(elems) == 0 {
-		return
-	}
-	var name string
-	if json.Unmarshal(elems[0], &name) != nil {
-		if f, err := strconv.ParseFloat(string(elems[0]), 64); err == nil {
-			name = strconv.FormatFloat(f, 'f', -1, 64)
+	name, args := p.event, p.args
+	if args == nil {
+		// Not from decodePacket: split it here.
+		elems, n, ok := eventPayload(p.Data)
+		if !ok {
+			return
 		}
+		name, args = n, elems[1:]
 	}
 	s.mu.Lock()
 	h := s.handlers[name]
@@ -425,7 +428,7 @@ func (s *Socket) handleEvent(p *Packet) {
 	if h == nil {
 		return
 	}
-	h(&Event{Socket: s, Name: name, Args: Args{raw: elems[1:], attachments: p.Attachments}, ackID: p.ID})
+	h(&Event{Socket: s, Name: name, Args: Args{raw: args, attachments: p.Attachments}, ackID: p.ID})
 }
 
 // runConnect runs the namespace middlewares, then connects the socket and

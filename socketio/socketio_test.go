@@ -389,7 +389,9 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	expect(t, func() error { return e.srv.To("nobody").Emit("m") })
 
 	// Broadcast with acks collects one reply per recipient.
+	answered := make(chan struct{})
 	go func() {
+		defer close(answered)
 		for _, w := range []*wsClient{a, c} {
 			q := w.readText()
 			id := strings.TrimSuffix(strings.TrimPrefix(q, "42"), `["vote"]`)
@@ -398,6 +400,9 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	}()
 	replies, err := e.srv.To("blue").EmitWithAck(context.Background(), "vote")
 	require.NoError(t, err)
+	// The server may have the reply before WriteMessage returned: wait for
+	// the writer before c writes again (gorilla allows one writer).
+	recv(t, answered)
 	require.Len(t, replies, 2)
 	for _, r := range replies {
 		var v string

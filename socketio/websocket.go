@@ -5,45 +5,69 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-// attachWebSocket makes ws the conn's transport and starts its reader.
-func (c *conn) attachWebSocket(ws *websocket.Conn) {
-	c.prepareWebSocket(ws)
+// attachWebSocket makes nc, a connection gorilla has upgraded, the conn's
+// transport and starts its reader.
+func (c *conn) attachWebSocket(nc net.Conn) {
+	rd := newWSReader(nc, &c.srv.readBufs, c.srv.opts.MaxHTTPBufferSize)
 	c.mu.Lock()
-	c.ws = ws
-	c.wsNet = ws.NetConn()
+	c.wsNet = nc
+	c.reader = rd
 	c.kickLocked()
 	c.mu.Unlock()
-	if !c.srv.routines.Go(func() { c.readWebSocket(ws) }) {
+	if !c.srv.routines.Go(c.read) {
 		c.finish("server shutting down")
 	}
 }
 
-// prepareWebSocket routes gorilla's automatic control-frame replies into our
-// queue, so that every frame is written by one goroutine at a time.
-func (c *conn) prepareWebSocket(ws *websocket.Conn) {
-	ws.SetReadLimit(c.srv.opts.MaxHTTPBufferSize)
-	ws.SetPingHandler(func(data string) error {
-		c.send(newControlFrame(0xA, []byte(data)))
-		return nil
-	})
-	ws.SetCloseHandler(func(int, string) error { return nil })
-}
+// pong queues the answer to a client's ping, so that every frame is written
+// by one goroutine at a time.
+func (c *conn) pong(payload []byte) { c.send(newControlFrame(opPong, payload)) }
+
+// idleHandoff is how long the goroutine that handled packets keeps waiting
+// for more before it hands the wait to a fresh goroutine (see
+// readWebSocket). Traffic that resumes within it costs no handoff.
+const idleHandoff = 20 * time.Millisecond
 
 // readWebSocket is the conn's only long-lived goroutine. It returns when the
 // connection ends, whoever ends it.
-func (c *conn) readWebSocket(ws *websocket.Conn) {
+//
+// An idle connection's cost is mostly this goroutine's stack, which never
+// shrinks below four times what it uses while parked, and handling packets
+// grows it. So once the socket has had nothing to read for idleHandoff, the
+// goroutine that handled packets starts a fresh one (a 2 KB stack) to wait
+// for the next packets, and returns.
+func (c *conn) readWebSocket() {
+	rd := c.reader
+	handled := false
 	for {
-		mt, data, err := ws.ReadMessage()
+		if handled && rd.raw != nil && rd.idle() {
+			// Bytes already there are read at once; otherwise wait at most
+			// idleHandoff.
+			_ = rd.nc.SetReadDeadline(time.Now().Add(idleHandoff))
+			err := rd.fill()
+			_ = rd.nc.SetReadDeadline(time.Time{})
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if !c.srv.routines.Go(c.read) {
+					c.finish("server shutting down")
+				}
+				return
+			}
+			if err != nil {
+				c.onReadError(err)
+				return
+			}
+		}
+		op, data, err := rd.next(c.pong)
 		if err != nil {
-			c.finish(readErrorReason(err))
+			c.onReadError(err)
 			return
 		}
-		if mt == websocket.BinaryMessage {
+		handled = true
+		if op == opBinary {
 			c.onPacket(eioMessage, data, true)
 			continue
 		}
@@ -57,13 +81,26 @@ func (c *conn) readWebSocket(ws *websocket.Conn) {
 	}
 }
 
+// onReadError ends the conn after a failed read; a frame that breaks the
+// protocol or the size limit is answered with a close frame first, as
+// Node's ws does.
+func (c *conn) onReadError(err error) {
+	switch {
+	case errors.Is(err, errWSTooBig):
+		c.closeWithCode(1009, "transport error")
+	case errors.Is(err, errWSProtocol):
+		c.closeWithCode(1002, "transport error")
+	default:
+		c.finish(readErrorReason(err))
+	}
+}
+
 // readErrorReason maps a read error to Node's disconnect reason: the peer
 // going away is a "transport close", a broken or oversize frame a
 // "transport error".
 func readErrorReason(err error) string {
-	var ce *websocket.CloseError
 	switch {
-	case errors.As(err, &ce), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, errWSClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return "transport close"
 	}
 	var ne net.Error
@@ -81,11 +118,14 @@ func (c *conn) flushWebSocket() {
 		if len(c.out) == 0 || c.state == stateClosed {
 			closing := c.state == stateClosing
 			c.writing = false
-			nc := c.wsNet
+			nc, code := c.wsNet, c.closeCode
 			c.mu.Unlock()
 			if closing && nc != nil {
 				_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-				_, _ = nc.Write([]byte{0x88, 0x02, 0x03, 0xE8}) // close 1000
+				if code == 0 {
+					code = 1000
+				}
+				_, _ = nc.Write([]byte{0x80 | opClose, 0x02, byte(code >> 8), byte(code)})
 				c.finish("")
 			}
 			return
@@ -145,7 +185,7 @@ func (s *Server) upgradeConn(c *conn, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.mu.Lock()
-	busy := c.ws != nil || c.probing != nil || c.state != stateOpen
+	busy := c.wsNet != nil || c.probing != nil || c.state != stateOpen
 	c.mu.Unlock()
 	if busy {
 		writeEIOError(w, errCodeBadRequest, "")
@@ -155,49 +195,54 @@ func (s *Server) upgradeConn(c *conn, w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	nc := ws.NetConn()
 	c.mu.Lock()
-	if c.ws != nil || c.probing != nil || c.state != stateOpen {
+	if c.wsNet != nil || c.probing != nil || c.state != stateOpen {
 		c.mu.Unlock()
-		_ = ws.Close()
+		_ = nc.Close()
 		return
 	}
-	c.probing = ws
-	c.upgradeTO = time.AfterFunc(s.opts.UpgradeTimeout, func() { c.abortProbe(ws) })
+	c.probing = nc
+	c.upgradeTO = time.AfterFunc(s.opts.UpgradeTimeout, func() { c.abortProbe(nc) })
 	c.mu.Unlock()
-	ws.SetReadLimit(s.opts.MaxHTTPBufferSize)
-	if !s.routines.Go(func() { c.probe(ws) }) {
-		_ = ws.Close()
+	if !s.routines.Go(func() { c.probe(nc) }) {
+		_ = nc.Close()
 	}
 }
 
-func (c *conn) abortProbe(ws *websocket.Conn) {
+func (c *conn) abortProbe(nc net.Conn) {
 	c.mu.Lock()
-	if c.probing == ws {
+	if c.probing == nc {
 		c.probing = nil
 		c.upgrading = false
 	}
 	c.mu.Unlock()
-	_ = ws.Close()
+	_ = nc.Close()
 }
 
-func (c *conn) probe(ws *websocket.Conn) {
+// probe reads the probing websocket until the client's "5" switches the
+// conn to it; then it carries on as the conn's reader.
+func (c *conn) probe(nc net.Conn) {
+	rd := newWSReader(nc, &c.srv.readBufs, c.srv.opts.MaxHTTPBufferSize)
+	ignore := func([]byte) {} // nobody may write to the probe but us
 	for {
-		mt, data, err := ws.ReadMessage()
-		if err != nil || mt != websocket.TextMessage {
-			c.abortProbe(ws)
+		op, data, err := rd.next(ignore)
+		if err != nil || op != opText {
+			c.abortProbe(nc)
 			return
 		}
 		switch string(data) {
 		case "2probe":
-			_ = ws.NetConn().SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-			if err := ws.WriteMessage(websocket.TextMessage, []byte("3probe")); err != nil {
-				c.abortProbe(ws)
+			_ = nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+			frame := appendFrameHeader(make([]byte, 0, 8), opText, 6)
+			if _, err := nc.Write(append(frame, "3probe"...)); err != nil {
+				c.abortProbe(nc)
 				return
 			}
 			// Release a waiting GET so the client can pause polling; until
 			// the upgrade ends, GETs return at once.
 			c.mu.Lock()
-			if c.probing == ws {
+			if c.probing == nc {
 				c.upgrading = true
 			}
 			if c.polling {
@@ -208,11 +253,10 @@ func (c *conn) probe(ws *websocket.Conn) {
 			}
 			c.mu.Unlock()
 		case "5":
-			c.prepareWebSocket(ws)
 			c.mu.Lock()
-			if c.probing != ws || c.state != stateOpen {
+			if c.probing != nc || c.state != stateOpen {
 				c.mu.Unlock()
-				_ = ws.Close()
+				_ = nc.Close()
 				return
 			}
 			c.probing = nil
@@ -220,8 +264,8 @@ func (c *conn) probe(ws *websocket.Conn) {
 			c.upgradeTO.Stop()
 			// Switch in one step: a GET woken here sees the websocket and
 			// leaves the queue to it.
-			c.ws = ws
-			c.wsNet = ws.NetConn()
+			c.wsNet = nc
+			c.reader = rd
 			if c.polling {
 				select {
 				case c.pollWake <- struct{}{}:
@@ -230,10 +274,10 @@ func (c *conn) probe(ws *websocket.Conn) {
 			}
 			c.kickLocked()
 			c.mu.Unlock()
-			c.readWebSocket(ws)
+			c.readWebSocket()
 			return
 		default:
-			c.abortProbe(ws)
+			c.abortProbe(nc)
 			return
 		}
 	}

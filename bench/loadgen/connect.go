@@ -167,6 +167,17 @@ func idleCmd(fs *flag.FlagSet) scenarioFunc {
 			}
 		}
 		closeAll(all)
+		// One collection right after the clients left, then -after to let
+		// the runtime hand memory back: a runtime returns freed memory
+		// against the goal its last collection set, and an idle server
+		// collects rarely (Go forces one every 2 minutes). Both servers get
+		// the same treatment; the final measure collects again.
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return err
+		}
+		if _, err := fetchStats(ctx, c.stats()); err != nil {
+			return fmt.Errorf("after close: %w", err)
+		}
 		if err := sleepCtx(ctx, *after); err != nil {
 			return err
 		}

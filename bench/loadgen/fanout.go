@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,11 +34,106 @@ type room struct {
 	clients []*client // members' clients plus the trigger, for closing
 	trigger *client
 	total   atomic.Int64 // deliveries to counted members since the last reset
+
+	// sync: the trigger sends LuckyStack sync requests (one per message)
+	// instead of asking the server to broadcast; acks and errors count
+	// its sync-<i> answers.
+	sync       bool
+	syncAcks   atomic.Int64
+	syncErrors atomic.Int64
+	syncIndex  atomic.Int64
+}
+
+// syncRoute is the fan-out route of the bench server's LuckyStack layer.
+const syncRoute = "sync/bench/fanout/v1"
+
+var (
+	syncFramePrefix = []byte(`["sync",`)
+	seqField        = []byte(`"seq":`)
+	syncAckPrefix   = []byte(`["sync-`)
+	syncProgress    = []byte(`["sync-progress-`)
+	statusError     = []byte(`"status":"error"`)
+)
+
+// parseSyncFrame reads seq and ts from a fan-out frame
+// ["sync",{...,"serverOutput":{"seq":..,"ts":..,"pad":..},...}].
+func parseSyncFrame(p []byte) (seq, ts int64, ok bool) {
+	if !bytes.HasPrefix(p, syncFramePrefix) {
+		return 0, 0, false
+	}
+	i, j := bytes.Index(p, seqField), bytes.Index(p, tsField)
+	if i < 0 || j < 0 {
+		return 0, 0, false
+	}
+	if seq, _, ok = parseInt(p[i+len(seqField):]); !ok {
+		return 0, 0, false
+	}
+	ts, _, ok = parseInt(p[j+len(tsField):])
+	return seq, ts, ok
+}
+
+// onSyncAnswer counts the trigger's sync-<i> acknowledgements.
+func (rm *room) onSyncAnswer(p []byte) {
+	if !bytes.HasPrefix(p, syncAckPrefix) || bytes.HasPrefix(p, syncProgress) {
+		return
+	}
+	if bytes.Contains(p, statusError) {
+		rm.syncErrors.Add(1)
+	}
+	rm.syncAcks.Add(1)
+}
+
+// sendSync sends n sync requests to the room, due at rate per second from
+// now on and each stamped when sent, catching up on late ticks as the bench
+// server's bcast does; then it waits (bounded) for their acknowledgements.
+func (rm *room) sendSync(ctx context.Context, n int, rate float64, size int, drain time.Duration) (string, error) {
+	rm.syncAcks.Store(0)
+	rm.syncErrors.Store(0)
+	pad := strings.Repeat("x", max(0, size))
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	var buf []byte
+	for seq := 0; seq < n; {
+		due := min(n, int(time.Since(start)/interval)+1)
+		for ; seq < due; seq++ {
+			buf = append(buf[:0], `42["sync",{"name":"`+syncRoute+`","cb":"bench/fanout/v1","ignoreSelf":true,"receiver":`...)
+			buf = strconv.AppendQuote(buf, rm.name)
+			buf = append(buf, `,"responseIndex":`...)
+			buf = strconv.AppendInt(buf, rm.syncIndex.Add(1), 10)
+			buf = append(buf, `,"data":{"seq":`...)
+			buf = strconv.AppendInt(buf, int64(seq), 10)
+			buf = append(buf, `,"ts":`...)
+			buf = strconv.AppendInt(buf, nowMicros(), 10)
+			buf = append(buf, `,"pad":"`...)
+			buf = append(buf, pad...)
+			buf = append(buf, `"}}]`...)
+			if err := rm.trigger.send(buf); err != nil {
+				return "", err
+			}
+		}
+		if seq < n {
+			if err := sleepUntil(ctx, start.Add(time.Duration(seq)*interval)); err != nil {
+				return "", err
+			}
+		}
+	}
+	last, lastChange := int64(-1), time.Now()
+	for rm.syncAcks.Load() < int64(n) && time.Since(lastChange) < drain && ctx.Err() == nil {
+		if v := rm.syncAcks.Load(); v != last {
+			last, lastChange = v, time.Now()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Sprintf("sync acks %d of %d, errors %d", rm.syncAcks.Load(), n, rm.syncErrors.Load()), nil
 }
 
 func (m *member) onEvent(rm *room, counted bool) func([]byte) {
+	parse := parseB
+	if rm.sync {
+		parse = parseSyncFrame
+	}
 	return func(p []byte) {
-		seq, ts, ok := parseB(p)
+		seq, ts, ok := parse(p)
 		if !ok {
 			return
 		}
@@ -73,6 +170,7 @@ type fanoutFlags struct {
 	memberURL *string
 	size      *int
 	pid2      *int
+	call      *string // fanout only: bcast or sync
 }
 
 func registerFanout(fs *flag.FlagSet, members int, size int) fanoutFlags {
@@ -100,7 +198,7 @@ func setupRoom(ctx context.Context, c *common, f fanoutFlags, nMembers int) (*ro
 	if err != nil {
 		return nil, err
 	}
-	rm := &room{name: *f.roomName}
+	rm := &room{name: *f.roomName, sync: f.call != nil && *f.call == "sync"}
 	mcfg := cfg
 	mcfg.base = memberBase
 	rm.members = make([]*member, nMembers)
@@ -123,7 +221,19 @@ func setupRoom(ctx context.Context, c *common, f fanoutFlags, nMembers int) (*ro
 		closeAll(rm.clients)
 		return nil, fmt.Errorf("trigger: %w", err)
 	}
+	if rm.sync {
+		rm.trigger.onEvent = rm.onSyncAnswer
+	}
 	go rm.trigger.run()
+	if rm.sync {
+		// A LuckyStack sender is a member of the room it syncs to (the
+		// module requires it by default); ignoreSelf keeps its own frame
+		// from coming back.
+		if _, err := rm.trigger.call("join", strconv.Quote(rm.name), 10*time.Second); err != nil {
+			closeAll(append(rm.clients, rm.trigger))
+			return nil, fmt.Errorf("trigger join: %w", err)
+		}
+	}
 	rm.clients = append(rm.clients, rm.trigger)
 	return rm, nil
 }
@@ -171,6 +281,7 @@ type step struct {
 	Latency      latency `json:"latency"`
 	ServerCPU    float64 `json:"server_cpu_s,omitempty"`
 	BcastAck     string  `json:"bcast_ack,omitempty"`
+	SyncErrors   int64   `json:"sync_errors,omitempty"`
 }
 
 // runStep asks the trigger's server to broadcast n = rate*dur messages and
@@ -189,7 +300,15 @@ func runStep(ctx context.Context, rm *room, counted []*member, rate float64, dur
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
 	}
-	ack, err := rm.trigger.call("bcast", bcastArgs(rm.name, n, 1000/rate, size), timeout)
+	var ack []byte
+	var err error
+	if rm.sync {
+		var summary string
+		summary, err = rm.sendSync(ctx, n, rate, size, drain)
+		ack = []byte(summary)
+	} else {
+		ack, err = rm.trigger.call("bcast", bcastArgs(rm.name, n, 1000/rate, size), timeout)
+	}
 	if err != nil {
 		return step{}, err
 	}
@@ -204,6 +323,9 @@ func runStep(ctx context.Context, rm *room, counted []*member, rate float64, dur
 	cpu1 := cpu()
 	var all []int64
 	s := step{Rate: rate, N: n, TargetPerS: rate * float64(len(counted)), Expected: expected, BcastAck: string(ack)}
+	if rm.sync {
+		s.SyncErrors = rm.syncErrors.Load()
+	}
 	var lastRecv int64
 	for _, m := range counted {
 		rec, count, disorder, lr := m.take()
@@ -246,6 +368,7 @@ func cpuSum(pids ...int) func() float64 {
 // so both the latency-bound and the throughput ceiling are seen.
 func fanoutCmd(fs *flag.FlagSet) scenarioFunc {
 	f := registerFanout(fs, 1000, 64)
+	f.call = fs.String("call", "bcast", "bcast: the server broadcasts on request (contract's bcast); sync: the trigger sends one LuckyStack sync request per message to "+syncRoute+", answered by a fan-out frame to every member")
 	rates := fs.String("rates", "2,5,10,20,30,50,75,100,150,200,300", "broadcast rates (messages/s) to try, ascending")
 	dur := fs.Duration("step", 2*time.Second, "length of each rate step")
 	drain := fs.Duration("drain", 2*time.Second, "give up waiting for deliveries after this long without progress")
@@ -263,6 +386,12 @@ func fanoutCmd(fs *flag.FlagSet) scenarioFunc {
 		limitMs := float64(limit.Microseconds()) / 1000
 		r["members"], r["size"], r["step_s"], r["p99_limit_ms"] = *f.members, *f.size, dur.Seconds(), limitMs
 		r["cross_instance"] = *f.memberURL != "" && *f.memberURL != c.url
+		switch *f.call {
+		case "bcast", "sync":
+			r["call"] = *f.call
+		default:
+			return fmt.Errorf("-call %q: want bcast or sync", *f.call)
+		}
 		// A short uncounted burst first: JIT (Node), first-use allocations
 		// and the loadgen's goroutine wake-ups would otherwise land in the
 		// lowest step, whose few messages make its p99 fragile.
@@ -271,7 +400,7 @@ func fanoutCmd(fs *flag.FlagSet) scenarioFunc {
 		}
 		var steps []step
 		var best, top step
-		var lost int64
+		var lost, syncErrors int64
 		for _, rate := range rs {
 			s, err := runStep(ctx, rm, rm.members, float64(rate), *dur, *f.size, *drain, cpuSum(c.pid, *f.pid2))
 			if err != nil {
@@ -279,6 +408,7 @@ func fanoutCmd(fs *flag.FlagSet) scenarioFunc {
 			}
 			steps = append(steps, s)
 			lost += s.Lost
+			syncErrors += s.SyncErrors
 			logf("fanout %d msg/s x %d: %.0f/s p99 %.1f ms lost %d", rate, *f.members, s.AchievedPerS, s.Latency.P99, s.Lost)
 			if s.Lost == 0 && s.Latency.P99 < limitMs && s.AchievedPerS > best.AchievedPerS {
 				best = s
@@ -301,6 +431,9 @@ func fanoutCmd(fs *flag.FlagSet) scenarioFunc {
 		r["max_deliveries_per_s"] = top.AchievedPerS
 		r["max_rate_p99_ms"] = top.Latency.P99
 		r["lost_total"] = lost
+		if rm.sync {
+			r["sync_errors"] = syncErrors
+		}
 		return nil
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,12 +19,15 @@ import (
 type rpcClient struct {
 	c   *client
 	pad string
+	// api: call LuckyStack's apiRequest instead (see apiCall).
+	api bool
 
 	// Owned by the reader goroutine until the client's read loop exited.
-	rec   recorder
-	acks  int64
-	wbuf  []byte
-	ended bool
+	rec    recorder
+	acks   int64
+	errors int64 // api: responses without the stamp (error envelopes)
+	wbuf   []byte
+	ended  bool
 
 	sent     atomic.Int64
 	acked    atomic.Int64
@@ -35,6 +40,9 @@ type window struct{ start, end int64 }
 
 // ping sends one call stamped ts using buf as scratch; it returns buf for reuse.
 func (rc *rpcClient) ping(buf []byte, ts int64) ([]byte, error) {
+	if rc.api {
+		return rc.apiCall(buf, ts)
+	}
 	b := rc.c.appendEmitHeader(buf[:0], rc.c.nextID.Add(1))
 	b = append(b, `["ping",`...)
 	b = strconv.AppendInt(b, ts, 10)
@@ -48,11 +56,66 @@ func (rc *rpcClient) ping(buf []byte, ts int64) ([]byte, error) {
 	return b, rc.c.send(b)
 }
 
+// apiRoute is the echo route of the bench server's LuckyStack layer.
+const apiRoute = "api/bench/echo/v1"
+
+// apiCall sends LuckyStack's apiRequest (wire spec §2.1): no Socket.IO ack,
+// the answer is the event apiResponse-<responseIndex> carrying the route's
+// output, {"ts":...} spread onto the envelope.
+func (rc *rpcClient) apiCall(buf []byte, ts int64) ([]byte, error) {
+	b := append(buf[:0], '4', '2')
+	b = append(b, rc.c.ns...)
+	b = append(b, `["apiRequest",{"name":"`+apiRoute+`","data":{"ts":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	if rc.pad != "" {
+		b = append(b, `,"pad":"`...)
+		b = append(b, rc.pad...)
+		b = append(b, '"')
+	}
+	b = append(b, `},"responseIndex":`...)
+	b = strconv.AppendUint(b, rc.c.nextID.Add(1), 10)
+	b = append(b, `}]`...)
+	rc.sent.Add(1)
+	return b, rc.c.send(b)
+}
+
+var (
+	apiResponsePrefix = []byte(`["apiResponse-`)
+	tsField           = []byte(`"ts":`)
+)
+
+// apiStamp returns the ts of an apiResponse-<i> event payload; ok is false
+// for other events.
+func apiStamp(payload []byte) (ts int64, isResponse bool) {
+	if !bytes.HasPrefix(payload, apiResponsePrefix) {
+		return 0, false
+	}
+	i := bytes.Index(payload, tsField)
+	if i < 0 {
+		return -1, true // an error envelope: counted, no latency
+	}
+	v, _, ok := parseInt(payload[i+len(tsField):])
+	if !ok {
+		return -1, true
+	}
+	return v, true
+}
+
 // record accounts for one ack and reports whether the sender should stop.
 func (rc *rpcClient) record(payload []byte, w window) (now int64, stop bool) {
 	now = nowMicros()
 	rc.acked.Add(1)
-	if ts, ok := firstInt(payload); ok && ts >= w.start && now <= w.end {
+	ts, ok := int64(0), false
+	if rc.api {
+		ts, _ = apiStamp(payload)
+		ok = ts >= 0
+		if !ok {
+			rc.errors++
+		}
+	} else {
+		ts, ok = firstInt(payload)
+	}
+	if ok && ts >= w.start && now <= w.end {
 		rc.rec.add(now - ts)
 		rc.acks++
 	}
@@ -71,6 +134,7 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 	inflight := fs.Int("inflight", 1, "closed loop: calls outstanding per client")
 	rate := fs.Int("rate", 0, "open loop: total calls per second (0: closed loop)")
 	size := fs.Int("size", 0, "bytes of padding string added to each call")
+	call := fs.String("call", "ping", "ping: Socket.IO emit+ack of \"ping\"; api: LuckyStack apiRequest to "+apiRoute+" answered by apiResponse-<i>")
 	return func(ctx context.Context, c *common, r result) error {
 		cfg, err := c.dialConfig(*clients)
 		if err != nil {
@@ -83,13 +147,25 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 		var wp atomic.Pointer[window]
 		wp.Store(&window{start: 1<<62 - 1, end: 1<<62 - 1})
 		cs, _, failed, cerr := connectAll(ctx, cfg, *clients, *conc, func(i int, cl *client) {
-			rc := &rpcClient{c: cl, pad: pad, wbuf: make([]byte, 0, 64+len(pad))}
+			rc := &rpcClient{c: cl, pad: pad, api: *call == "api", wbuf: make([]byte, 0, 128+len(pad))}
 			rcs[i] = rc
+			// The answer comes as an ack, or for api as an event.
+			answer := func(f func(p []byte)) {
+				if !rc.api {
+					cl.onAck = func(_ uint64, p []byte) { f(p) }
+					return
+				}
+				cl.onEvent = func(p []byte) {
+					if _, ok := apiStamp(p); ok {
+						f(p)
+					}
+				}
+			}
 			if *rate > 0 {
-				cl.onAck = func(_ uint64, p []byte) { rc.record(p, *wp.Load()) }
+				answer(func(p []byte) { rc.record(p, *wp.Load()) })
 				return
 			}
-			cl.onAck = func(_ uint64, p []byte) {
+			answer(func(p []byte) {
 				now, stop := rc.record(p, *wp.Load())
 				if stop || rc.ended {
 					rc.ended = true
@@ -101,7 +177,7 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 					rc.ended = true
 					rc.inflight.Add(-1)
 				}
-			}
+			})
 		})
 		defer closeAll(cs)
 		if cerr != nil {
@@ -115,6 +191,12 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 			r["inflight"] = *inflight
 		}
 		r["size"] = *size
+		switch *call {
+		case "ping", "api":
+			r["call"] = *call
+		default:
+			return fmt.Errorf("-call %q: want ping or api", *call)
+		}
 
 		start := time.Now()
 		w := window{
@@ -161,11 +243,15 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 		closeAndWait(cs, 5*time.Second)
 
 		var all []int64
-		var acks, sent int64
+		var acks, sent, errs int64
 		for _, rc := range rcs {
 			all = append(all, rc.rec.v...)
 			acks += rc.acks
 			sent += rc.sent.Load()
+			errs += rc.errors
+		}
+		if *call == "api" {
+			r["error_responses"] = errs
 		}
 		secs := duration.Seconds()
 		r["sent"], r["acks_in_window"], r["unanswered"] = sent, acks, lost

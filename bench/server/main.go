@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -27,6 +28,10 @@ const (
 func main() {
 	port := envOr("PORT", "3000")
 	host := envOr("HOST", "127.0.0.1")
+	if os.Getenv("BENCH_LAYER") == "luckystack" {
+		runLuckyStack(host, port)
+		return
+	}
 	pingMs, _ := strconv.Atoi(envOr("PING_INTERVAL_MS", "25000"))
 	opts := socketio.Options{
 		PingInterval:   time.Duration(pingMs) * time.Millisecond,
@@ -75,9 +80,17 @@ func main() {
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"server": "go", "rss": rss(), "heapInuse": m.HeapInuse, "heapUsed": m.HeapAlloc,
 			"stackInuse": m.StackInuse, "goroutines": runtime.NumGoroutine(), "clients": srv.ConnCount(),
+			// Where the rest of the RSS is: free heap not yet returned to the OS, and runtime metadata.
+			"heapIdle": m.HeapIdle, "heapReleased": m.HeapReleased, "stackSys": m.StackSys, "gcSys": m.GCSys, "otherSys": m.OtherSys, "sys": m.Sys,
 			"versions": map[string]string{"go": runtime.Version()}, "redis": os.Getenv("REDIS_URL") != "",
 		})
 	})
+	if os.Getenv("BENCH_PPROF") != "" {
+		// Profiling the bench server itself (e.g. S2's heap): off by default
+		// so that measured runs carry no extra routes.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	hs := &http.Server{Addr: host + ":" + port, Handler: mux}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

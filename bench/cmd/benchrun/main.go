@@ -37,6 +37,7 @@ type runner struct {
 	reps       int
 	loadgen    string
 	goSpec     serverSpec
+	goBuilt    bool // goSpec is ./bench/server, which has the LuckyStack layer
 	nodeSpec   serverSpec
 	logDir     string
 	binDir     string // temporary build output, removed on exit
@@ -268,6 +269,7 @@ func (r *runner) prepare(goServer, nodeBin string, keepLogs bool) error {
 			return err
 		}
 		r.goSpec = serverSpec{kind: "go", argv: []string{bin}}
+		r.goBuilt = true
 	default:
 		return errors.New("bench/server/main.go does not exist yet: pass -go-server CMD " +
 			`(e.g. -go-server "node --expose-gc bench/node/server.mjs" to self-test the harness)`)
@@ -363,10 +365,17 @@ func (r *runner) runPlan(plan []point) int {
 			}
 			r.redis, r.redisURL = p, url
 		}
+		if pt.goOnly && !r.goBuilt {
+			r.warnings = append(r.warnings, pt.id+": skipped, it needs the built Go bench server (not -go-server)")
+			continue
+		}
 		for rep := 1; rep <= r.reps; rep++ {
 			order := []serverSpec{r.goSpec, r.nodeSpec}
 			if rep%2 == 0 {
 				order[0], order[1] = order[1], order[0]
+			}
+			if pt.goOnly {
+				order = []serverSpec{r.goSpec}
 			}
 			for _, spec := range order {
 				rec := r.runPoint(ctx, pt, spec, rep)

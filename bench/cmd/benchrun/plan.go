@@ -27,12 +27,17 @@ type point struct {
 	id         string // also prefixes the automatic <id>_server_cpu_s key
 	scenario   string // S1..S7
 	desc       string
-	sub        string // loadgen subcommand
-	twoServers bool   // S5: two instances of the same kind sharing Redis
-	restart    bool   // S6: kill and restart the server once loadgen is ready
-	timeout    time.Duration
-	args       func(e runEnv) []string
-	metrics    []metric
+	sub        string   // loadgen subcommand
+	twoServers bool     // S5: two instances of the same kind sharing Redis
+	restart    bool     // S6: kill and restart the server once loadgen is ready
+	goOnly     bool     // LuckyStack layer: no Node peer exists
+	serverEnv  []string // extra environment of the server process
+	// raw maps a LuckyStack-layer key to the raw Socket.IO key of the same
+	// run it is compared with (Node has no LuckyStack layer).
+	raw     map[string]string
+	timeout time.Duration
+	args    func(e runEnv) []string
+	metrics []metric
 }
 
 // kname renders a connection count the way the result keys spell it.
@@ -139,6 +144,32 @@ func buildPlan(z sizes) []point {
 			},
 		})
 	}
+	// The LuckyStack layer's apiRequest (the api module, an echo route) with
+	// as many clients as the largest S3 point, next to that raw ceiling.
+	k := z.rpcClients[len(z.rpcClients)-1]
+	ks := itoa(k)
+	ps = append(ps, point{
+		id: "LS_api", scenario: "LS", sub: "rpc", goOnly: true, timeout: z.timeout,
+		serverEnv: []string{"BENCH_LAYER=luckystack"},
+		desc:      fmt.Sprintf("LuckyStack apiRequest to api/bench/echo/v1 (api module) answered by apiResponse-<i>, closed loop, %d clients, %s; Go only", k, z.rpcDuration),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-clients", ks, "-duration", z.rpcDuration, "-warmup", z.rpcWarmup, "-call", "api"}
+		},
+		metrics: []metric{
+			{"LS_api_roundtrips_per_s_" + ks, "acks_per_s", "req/s", "higher", fmt.Sprintf("apiRequest round trips per second, %d clients", k)},
+			{"LS_api_p50_ms_" + ks, "latency.p50_ms", "ms", "lower", "p50 apiRequest round trip"},
+			{"LS_api_p99_ms_" + ks, "latency.p99_ms", "ms", "lower", "p99 apiRequest round trip"},
+			{"LS_api_per_server_cpu_s_" + ks, "acks_per_server_cpu_s", "req/CPU-s", "higher", "apiRequest round trips per server CPU-second"},
+			{"LS_api_error_responses_" + ks, "error_responses", "responses", "lower", "apiResponse error envelopes (should be 0)"},
+		},
+		raw: map[string]string{
+			"LS_api_roundtrips_per_s_" + ks: "S3_roundtrips_per_s_" + ks,
+			"LS_api_p50_ms_" + ks:           "S3_p50_ms_" + ks,
+			"LS_api_p99_ms_" + ks:           "S3_p99_ms_" + ks,
+			"LS_api_per_server_cpu_s_" + ks: "S3_acks_per_server_cpu_s_" + ks,
+			"LS_api_server_cpu_s":           "S3_" + ks + "_server_cpu_s",
+		},
+	})
 	ps = append(ps, point{
 		id: "S4", scenario: "S4", sub: "fanout", timeout: z.timeout,
 		desc: fmt.Sprintf("room of %d, rates %s msg/s (until saturated), %s steps, 64 B", z.room, z.fanoutRates, z.fanoutStep),
@@ -150,6 +181,31 @@ func buildPlan(z sizes) []point {
 			{"S4_fanout_p99_ms", "best_p99_ms", "ms", "lower", "p99 at that rate"},
 			{"S4_fanout_max_deliveries_per_s", "max_deliveries_per_s", "deliveries/s", "higher", "highest delivery rate at any latency (ceiling)"},
 			{"S4_fanout_lost", "lost_total", "messages", "lower", "deliveries missing over all steps"},
+		},
+	})
+	// The LuckyStack layer's sync fan-out: the trigger sends one sync
+	// request per message (route without a client handler: one room
+	// broadcast), next to the raw S4 broadcast of the same run.
+	ps = append(ps, point{
+		id: "LS_sync", scenario: "LS", sub: "fanout", goOnly: true, timeout: z.timeout,
+		serverEnv: []string{"BENCH_LAYER=luckystack"},
+		desc: fmt.Sprintf("LuckyStack sync requests to sync/bench/fanout/v1 (sync module) fanned out to a room of %d, rates %s msg/s, %s steps, 64 B; Go only",
+			z.room, z.fanoutRates, z.fanoutStep),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-members", itoa(z.room), "-rates", z.fanoutRates, "-step", z.fanoutStep, "-call", "sync"}
+		},
+		metrics: []metric{
+			{"LS_sync_fanout_deliveries_per_s", "deliveries_per_s", "deliveries/s", "higher", "sync fan-out: highest delivery rate with p99 < 50 ms and no loss"},
+			{"LS_sync_fanout_p99_ms", "best_p99_ms", "ms", "lower", "p99 at that rate (from the sender's stamp)"},
+			{"LS_sync_fanout_max_deliveries_per_s", "max_deliveries_per_s", "deliveries/s", "higher", "sync fan-out: highest delivery rate at any latency (ceiling)"},
+			{"LS_sync_fanout_lost", "lost_total", "messages", "lower", "deliveries missing over all steps"},
+			{"LS_sync_errors", "sync_errors", "requests", "lower", "sync-<i> error acknowledgements (should be 0)"},
+		},
+		raw: map[string]string{
+			"LS_sync_fanout_deliveries_per_s":     "S4_fanout_deliveries_per_s",
+			"LS_sync_fanout_p99_ms":               "S4_fanout_p99_ms",
+			"LS_sync_fanout_max_deliveries_per_s": "S4_fanout_max_deliveries_per_s",
+			"LS_sync_server_cpu_s":                "S4_server_cpu_s",
 		},
 	})
 	ps = append(ps, point{

@@ -179,7 +179,7 @@ type serverSpec struct {
 
 // startServer starts spec on port, pinned to core 0 when pin is set, and
 // waits until its /stats answers.
-func (r *runner) startServer(spec serverSpec, port int, redisURL string) (*server, error) {
+func (r *runner) startServer(spec serverSpec, port int, redisURL string, extraEnv []string) (*server, error) {
 	argv := spec.argv
 	if r.pinned {
 		argv = append([]string{"taskset", "-c", "0"}, argv...)
@@ -191,6 +191,7 @@ func (r *runner) startServer(spec serverSpec, port int, redisURL string) (*serve
 	if redisURL != "" {
 		env = append(env, "REDIS_URL="+redisURL)
 	}
+	env = append(env, extraEnv...)
 	r.logSeq++
 	logPath := filepath.Join(r.logDir, fmt.Sprintf("%03d-%s-%d.log", r.logSeq, spec.kind, port))
 	// Servers run from the repository root, so a relative -go-server path

@@ -31,6 +31,10 @@ type value struct {
 	Better  string   `json:"better,omitempty"`
 	Desc    string   `json:"desc"`
 	Point   string   `json:"point"`
+	// RawKey and OfRaw compare a LuckyStack-layer key with the raw
+	// Socket.IO key of the same run: OfRaw = Go ÷ raw Go medians.
+	RawKey string   `json:"raw_key,omitempty"`
+	OfRaw  *float64 `json:"of_raw,omitempty"`
 }
 
 // report is the whole result file.
@@ -110,6 +114,21 @@ func (r *runner) report(start time.Time, plan []point) *report {
 			}
 			rep.Scenarios[m.key] = v
 			rep.Order = append(rep.Order, m.key)
+		}
+		for key, rawKey := range pt.raw {
+			if v := rep.Scenarios[key]; v != nil {
+				v.RawKey = rawKey
+			}
+		}
+	}
+	// After every point: a raw key may come later in the plan.
+	for _, v := range rep.Scenarios {
+		if v.RawKey == "" || v.Go == nil {
+			continue
+		}
+		if raw := rep.Scenarios[v.RawKey]; raw != nil && raw.Go != nil && *raw.Go != 0 {
+			f := round3(*v.Go / *raw.Go)
+			v.OfRaw = &f
 		}
 	}
 	return rep
@@ -270,6 +289,10 @@ func printSummary(rep *report) {
 	fmt.Fprintf(os.Stderr, "\n%-40s %14s %14s %8s\n", "scenario", "go", "node", "go/node")
 	for _, k := range rep.Order {
 		v := rep.Scenarios[k]
+		if v.RawKey != "" {
+			fmt.Fprintf(os.Stderr, "%-40s %14s %14s %8s of raw %s\n", k, fmtNum(v.Go), "-", fmtNum(v.OfRaw), v.RawKey)
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "%-40s %14s %14s %8s\n", k, fmtNum(v.Go), fmtNum(v.Node), fmtNum(v.Ratio))
 	}
 	for _, w := range rep.Warnings {

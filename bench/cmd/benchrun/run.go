@@ -55,7 +55,7 @@ func (r *runner) runPoint(ctx context.Context, pt point, spec serverSpec, rep in
 			}
 		}
 	}()
-	if a, err = r.startServer(spec, port, redisURL); err != nil {
+	if a, err = r.startServer(spec, port, redisURL, pt.serverEnv); err != nil {
 		return fail(err)
 	}
 	env := runEnv{url: a.url(), pid: a.pid()}
@@ -64,7 +64,7 @@ func (r *runner) runPoint(ctx context.Context, pt point, spec serverSpec, rep in
 		if err != nil {
 			return fail(err)
 		}
-		if b, err = r.startServer(spec, port2, redisURL); err != nil {
+		if b, err = r.startServer(spec, port2, redisURL, pt.serverEnv); err != nil {
 			return fail(err)
 		}
 		env.url2, env.pid2 = b.url(), b.pid()
@@ -136,7 +136,7 @@ func (r *runner) runPoint(ctx context.Context, pt point, spec serverSpec, rep in
 			oldCPU = cpuNow() - cpu0
 			t := time.Now()
 			a.kill()
-			na, err := r.startServer(spec, port, redisURL)
+			na, err := r.startServer(spec, port, redisURL, pt.serverEnv)
 			if err != nil {
 				lg.kill()
 				return fail(fmt.Errorf("restart: %w", err))
