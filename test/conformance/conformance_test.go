@@ -61,7 +61,7 @@ func TestUpgrade(t *testing.T) {
 		srv.Sockets().OnConnection(func(s *socketio.Socket) {
 			atConnect := s.Transport()
 			stop := make(chan struct{})
-			done := make(chan int)
+			done := make(chan int, 1) // nobody reads it when the socket goes before "stop"
 			go func() {
 				n := 0
 				defer func() { done <- n }()
