@@ -163,11 +163,12 @@ var scenarios = map[string]func(fs *flag.FlagSet) scenarioFunc{
 	"fanout":    fanoutCmd,
 	"reconnect": reconnectCmd,
 	"slow":      slowCmd,
+	"publish":   publishCmd,
 }
 
 func main() {
 	if len(os.Args) < 2 || scenarios[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: loadgen connect|idle|rpc|fanout|reconnect|slow [flags]; -h for flags")
+		fmt.Fprintln(os.Stderr, "usage: loadgen connect|idle|rpc|fanout|reconnect|slow|publish [flags]; -h for flags")
 		os.Exit(2)
 	}
 	name := os.Args[1]

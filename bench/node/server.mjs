@@ -88,10 +88,11 @@ io.engine.on("connection", (rawSocket) => {
   rawSocket.request = null;
 });
 
+let pub = null; // the adapter's publishing client, when REDIS_URL is set
 if (process.env.REDIS_URL) {
   const { createClient } = await import("redis");
   const { createAdapter } = await import("@socket.io/redis-adapter");
-  const pub = createClient({ url: process.env.REDIS_URL });
+  pub = createClient({ url: process.env.REDIS_URL });
   const sub = pub.duplicate();
   pub.on("error", (err) => console.error("redis pub:", err.message));
   sub.on("error", (err) => console.error("redis sub:", err.message));
@@ -113,7 +114,28 @@ io.on("connection", (socket) => {
   });
 
   socket.on("bcast", (opts, cb) => startBroadcast(opts || {}, cb));
+  socket.on("publish", (opts, cb) => publish(opts || {}, cb));
 });
+
+// publish sends n broadcasts to a room no socket of any instance holds, so
+// each costs the encode and the Redis PUBLISH only, and acks {sent, ms} once
+// Redis answered a PING sent after them (one connection answers in order, so
+// every PUBLISH was accepted by then). It yields to the event loop every
+// 10,000 emits so the client can write while the loop produces, as the Go
+// server's publisher does.
+async function publish(opts, cb) {
+  if (typeof cb !== "function") return;
+  if (!pub) return cb({ error: "publish needs REDIS_URL" });
+  const n = Math.max(0, Math.min(MAX_BCAST_N, Math.floor(Number(opts.n) || 0)));
+  const pad = "x".repeat(Math.max(0, Math.min(MAX_PAD, Math.floor(Number(opts.size) || 0))));
+  const start = performance.now();
+  for (let seq = 0; seq < n; seq++) {
+    io.to("bench-publish-nobody").emit("p", seq, pad);
+    if (seq % 10000 === 9999) await new Promise((r) => setImmediate(r));
+  }
+  await pub.ping();
+  cb({ sent: n, ms: performance.now() - start });
+}
 
 // startBroadcast emits n messages ["b", seq, tsMicros, pad] to a room at one
 // message per intervalMs. Each tick emits every message that is due since the

@@ -37,7 +37,7 @@ func main() {
 		PingInterval:   time.Duration(pingMs) * time.Millisecond,
 		DisablePolling: true,
 	}
-	closeAdapter, err := installRedis(&opts)
+	ra, closeAdapter, err := installRedis(&opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -67,6 +67,15 @@ func main() {
 		}
 		_ = e.Args.Decode(0, &o)
 		go broadcast(srv, toString(o.Room), clamp(int(o.N), maxBcastN), o.IntervalMs, strings.Repeat("x", clamp(int(o.Size), maxPad)), e)
+	})
+
+	nsp.On("publish", func(e *socketio.Event) {
+		var o struct {
+			N    float64 `json:"n"`
+			Size float64 `json:"size"`
+		}
+		_ = e.Args.Decode(0, &o)
+		go publish(srv, ra, clamp(int(o.N), maxBcastN), strings.Repeat("x", clamp(int(o.Size), maxPad)), e)
 	})
 
 	mux := http.NewServeMux()

@@ -357,7 +357,7 @@ func (r *runner) runPlan(plan []point) int {
 	ctx := context.Background()
 	for _, pt := range plan {
 		if pt.twoServers && r.redis == nil {
-			p, url, err := r.startRedis()
+			p, url, err := r.startRedis("0")
 			if err != nil {
 				r.warnings = append(r.warnings, "redis: "+err.Error())
 				failures++

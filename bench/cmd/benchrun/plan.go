@@ -29,6 +29,7 @@ type point struct {
 	desc       string
 	sub        string   // loadgen subcommand
 	twoServers bool     // S5: two instances of the same kind sharing Redis
+	redis      bool     // one instance with the Redis adapter (S5 publish rate)
 	restart    bool     // S6: kill and restart the server once loadgen is ready
 	goOnly     bool     // LuckyStack layer: no Node peer exists
 	serverEnv  []string // extra environment of the server process
@@ -69,6 +70,7 @@ type sizes struct {
 	slowRate     int
 	slowDuration string
 	slowResume   string
+	publishN     int
 	timeout      time.Duration
 }
 
@@ -78,7 +80,8 @@ var fullSizes = sizes{
 	room: 1000, fanoutRates: "2,5,10,20,30,50,75,100,150,200,300", crossRates: "2,5,10,20,30,50,75,100,150,200",
 	fanoutStep: "2s", reconnectN: 5000, noDelay: true,
 	slowMembers: 100, slowRate: 1000, slowDuration: "10s", slowResume: "5s",
-	timeout: 150 * time.Second,
+	publishN: 500_000,
+	timeout:  150 * time.Second,
 }
 
 // smokeSizes keep the whole smoke pass under two minutes on 2 cores while
@@ -88,7 +91,7 @@ var smokeSizes = sizes{
 	rpcClients: []int{100}, rpcDuration: "2s", rpcWarmup: "500ms",
 	room: 200, fanoutRates: "10,50", crossRates: "10,50", fanoutStep: "1500ms",
 	reconnectN: 500, slowMembers: 20, slowRate: 500, slowDuration: "2s", slowResume: "2s",
-	timeout: 60 * time.Second,
+	publishN: 50_000, timeout: 60 * time.Second,
 }
 
 // buildPlan returns the points to run, in order.
@@ -220,6 +223,20 @@ func buildPlan(z sizes) []point {
 			{"S5_cross_instance_p99_ms", "best_p99_ms", "ms", "lower", "p99 at that rate"},
 			{"S5_cross_instance_max_deliveries_per_s", "max_deliveries_per_s", "deliveries/s", "higher", "highest cross-instance rate at any latency (ceiling)"},
 			{"S5_cross_instance_lost", "lost_total", "messages", "lower", "deliveries missing over all steps"},
+		},
+	})
+	// Issue 5's publish rate: one instance, its adapter pipelining PUBLISHes
+	// into a redis-server of the point's own (pinned: on core 1, beside the
+	// idle loadgen).
+	ps = append(ps, point{
+		id: "S5_pub", scenario: "S5", sub: "publish", redis: true, timeout: z.timeout,
+		desc: fmt.Sprintf("one instance publishes %d room broadcasts (64 B) to a room nobody holds, through its Redis adapter; best of 3 rounds", z.publishN),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-n", itoa(z.publishN), "-reps", "3"}
+		},
+		metrics: []metric{
+			{"S5_publishes_per_s", "publishes_per_s", "publishes/s", "higher", "room broadcasts one instance publishes per second (until Redis accepted them)"},
+			{"S5_publish_cpu_ns_per_msg", "publish_server_cpu_ns_per_msg", "ns", "lower", "server CPU per published broadcast"},
 		},
 	})
 	reconnect := func(id, delay string, keySuffix string) point {

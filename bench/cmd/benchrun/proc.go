@@ -230,7 +230,7 @@ func waitHTTP(s *server, limit time.Duration) error {
 
 // startRedis starts a throwaway redis-server on a free loopback port with
 // persistence off, so runs leave nothing on disk and never fsync.
-func (r *runner) startRedis() (*proc, string, error) {
+func (r *runner) startRedis(core string) (*proc, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -238,7 +238,7 @@ func (r *runner) startRedis() (*proc, string, error) {
 	argv := []string{"redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no"}
 	if r.pinned {
-		argv = append([]string{"taskset", "-c", "0"}, argv...)
+		argv = append([]string{"taskset", "-c", core}, argv...)
 	}
 	p, err := startLogged("redis", r.logDir, argv, nil, filepath.Join(r.logDir, fmt.Sprintf("redis-%d.log", port)))
 	if err != nil {

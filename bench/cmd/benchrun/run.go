@@ -43,6 +43,17 @@ func (r *runner) runPoint(ctx context.Context, pt point, spec serverSpec, rep in
 	if pt.twoServers {
 		redisURL = r.redisURL
 	}
+	if pt.redis {
+		// A redis-server of its own, on the loadgen's core when pinned (the
+		// publish loadgen only waits): a peer that would run on another
+		// machine should not take the measured server's core.
+		p, url, err := r.startRedis("1")
+		if err != nil {
+			return fail(fmt.Errorf("redis: %w", err))
+		}
+		defer p.stop(3 * time.Second)
+		redisURL = url
+	}
 	port, err := freePort()
 	if err != nil {
 		return fail(err)
