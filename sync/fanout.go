@@ -25,8 +25,12 @@ import (
 func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut json.RawMessage) {
 	req, e, srv := c.req, c.e, m.server()
 	perRecipient := e.client != nil || hooked(srv, PreSyncRecipient) || hooked(srv, PostSyncRecipient)
-	senderInRoom := req.room == "" || (req.Client != nil && req.Client.InRoom(req.room))
-	fetched := perRecipient || hooked(srv, PostSyncFanout) || (c.early && !senderInRoom)
+	// The socket transport refuses an empty room. When the sender is in it
+	// or a local socket is, it is not empty, and the broadcast path needs no
+	// cluster-wide fetch (a non-member sender, AllowNonMembers, used to fetch
+	// every socket of the room on each request).
+	occupied := req.room == "" || (req.Client != nil && req.Client.InRoom(req.room)) || m.hasLocal(req.room)
+	fetched := perRecipient || hooked(srv, PostSyncFanout) || (c.early && !occupied)
 	var recips []*socketio.RemoteSocket
 	if fetched {
 		var err error
@@ -65,6 +69,7 @@ func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut jso
 		c.succeed(serverOut)
 	}
 	bg := c.bg
+	c.f.waitTurn(bg)
 	count := -1
 	if fetched {
 		recips = slices.DeleteFunc(recips, func(rs *socketio.RemoteSocket) bool { return m.skip(c, rs) })
@@ -85,6 +90,9 @@ func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut jso
 			count = len(recips)
 		}
 	}
+	if c.f != nil {
+		c.f.passTurn()
+	}
 	if !c.early {
 		c.succeed(serverOut)
 	}
@@ -93,6 +101,14 @@ func (m *Module) fanout(ctx context.Context, c *call, in, out any, serverOut jso
 		ev.ServerOutput, ev.RecipientCount = serverOut, count
 		m.dispatchPost(bg, c, PostSyncFanout)
 	}
+}
+
+// hasLocal reports whether a socket of this instance is in room, when the
+// adapter can tell without the network (the memory adapter and those that
+// embed it).
+func (m *Module) hasLocal(room string) bool {
+	a, ok := m.server().IO().Sockets().Adapter().(interface{ HasRoom(string) bool })
+	return ok && a.HasRoom(room)
 }
 
 // fetch returns the room's sockets on every instance ("" = all sockets).

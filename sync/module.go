@@ -155,6 +155,9 @@ func (m *Module) server() *luckystack.Server { return m.srv.Load() }
 type clientFlights struct {
 	n    int
 	byID map[string]*flight
+	// tail is the turn of the client's latest request: the next request
+	// delivers after it (per-sender order, see [flight.turn]).
+	tail chan struct{}
 }
 
 // flight is one running socket request.
@@ -162,6 +165,40 @@ type flight struct {
 	id     string // the cancel id sent as {__cancelId}
 	cb     string // the request's cb, the client's fallback cancel key
 	cancel context.CancelCauseFunc
+
+	// prev is closed once the same client's previous request delivered or
+	// ended; turn is closed when this one has (passTurn, endTurn). Handlers
+	// run in parallel but fan-out frames leave in the client's send order,
+	// so a chat's lines never overtake each other. A request that ends
+	// without delivering (failed, cancelled, disconnected) still passes its
+	// turn, after its own predecessor did, so it never blocks its successors
+	// nor lets them overtake the requests before it; MaxInFlight bounds the
+	// chain.
+	prev     <-chan struct{}
+	turn     chan struct{}
+	turnOnce stdsync.Once
+}
+
+// passTurn lets the client's next request deliver.
+func (f *flight) passTurn() { f.turnOnce.Do(func() { close(f.turn) }) }
+
+// endTurn passes the turn of a request that is over, once its predecessor
+// passed its own (at once when it delivered: its turn passed already).
+func (f *flight) endTurn(ctx context.Context) {
+	f.waitTurn(ctx)
+	f.passTurn()
+}
+
+// waitTurn waits until the client's previous request delivered or ended,
+// or ctx is done (Shutdown). Requests without a predecessor pass at once.
+func (f *flight) waitTurn(ctx context.Context) {
+	if f == nil || f.prev == nil {
+		return
+	}
+	select {
+	case <-f.prev:
+	case <-ctx.Done():
+	}
 }
 
 // ErrCanceled is the cause ([context.Cause]) of a handler context the
@@ -181,6 +218,8 @@ func (m *Module) acquire(sid string, f *flight) bool {
 	}
 	cf.n++
 	cf.byID[f.id] = f
+	f.turn = make(chan struct{})
+	f.prev, cf.tail = cf.tail, f.turn
 	return true
 }
 

@@ -34,6 +34,9 @@ type call struct {
 	early bool
 	// sid is the sending socket ("" over HTTP), skipped by ignoreSelf.
 	sid string
+	// f is the socket request's flight (nil over HTTP): its turn orders the
+	// client's fan-outs.
+	f *flight
 	// bg is the context delivery runs under once the sender was answered:
 	// it ends at Shutdown (socket) or never (HTTP, whose handler Shutdown
 	// waits for), not when the sender leaves.

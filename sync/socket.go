@@ -63,12 +63,15 @@ func (m *Module) onSync(_ context.Context, cl *luckystack.Client, payload json.R
 		defer func() {
 			stop()
 			cancel(nil)
+			f.endTurn(sctx)
 			m.release(sid, f)
 		}()
 		m.serveSocket(ctx, sctx, cl, ri, f, &msg)
 	})
 	if !started {
+		// Shutting down: nothing will be delivered, order is moot.
 		cancel(nil)
+		f.passTurn()
 		m.release(sid, f)
 	}
 }
@@ -82,7 +85,7 @@ func (m *Module) serveSocket(ctx, sctx context.Context, cl *luckystack.Client, r
 	}
 	progress := events.SyncProgress(ri.Value)
 	req.out = &output{canStream: ri.Valid, send: func(b json.RawMessage) error { return cl.Emit(progress, b) }}
-	c := &call{m: m, req: req, early: true, sid: cl.ID(), bg: sctx}
+	c := &call{m: m, req: req, early: true, sid: cl.ID(), f: f, bg: sctx}
 	c.replyErr = func(env events.ErrorEnvelope) {
 		if ri.Valid {
 			_ = cl.Emit(events.Sync(ri.Value), encodeEnv(env))
