@@ -32,6 +32,14 @@
 // either way. ignoreSelf skips the sender's socket and every socket of its
 // session.
 //
+// One client's socket requests run in parallel, but their fan-outs are
+// delivered in the order the client sent them: a request whose handler
+// finished first waits (after its acknowledgement) until the previous
+// request of the same client delivered, failed or was cancelled.
+// MaxInFlight bounds that chain. On the broadcast path a sender outside the
+// receiver room costs no cluster-wide fetch when a socket of this instance
+// is in the room.
+//
 // # Cancellation
 //
 // syncCancel, the sender's disconnect and Shutdown cancel the handler's
