@@ -167,6 +167,19 @@ func (s *Socket) Connected() bool {
 	return s.connected
 }
 
+// BufferedBytes reports how many encoded bytes of this socket's connection
+// wait in the outbound queue, not yet taken by the transport (a websocket
+// writer or a polling GET). It grows while the peer does not read and is 0
+// once the queue was handed over; a batch being written is not counted.
+// The queue is the connection's, so sockets of one client share the figure.
+// Handlers use it to pace a stream before MaxQueuedBytes applies.
+func (s *Socket) BufferedBytes() int {
+	c := s.client.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.outBytes
+}
+
 // Context is cancelled when the socket disconnects.
 func (s *Socket) Context() context.Context {
 	s.mu.Lock()
