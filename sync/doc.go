@@ -40,6 +40,23 @@
 // receiver room costs no cluster-wide fetch when a socket of this instance
 // is in the room.
 //
+// # Streams
+//
+// While the server handler runs it may stream: [Request.Stream] to the
+// sender (sync-progress-<i>), [Request.BroadcastStream] to the room,
+// [Request.StreamTo] to sessions, and a client handler's [Recipient.Stream]
+// to its recipient. Text produced a token at a time is best batched with
+// [api.StreamThrottle], which works with any of them as its emitter:
+//
+//	th := api.NewStreamThrottle(req.BroadcastStream, api.ThrottleOptions{})
+//	defer th.Close()
+//	for tok := range tokens {
+//		_ = th.Write(tok)
+//	}
+//
+// A large stream calls [Request.FlushPressure] between chunks so that slow
+// readers are not flooded.
+//
 // # Cancellation
 //
 // syncCancel, the sender's disconnect and Shutdown cancel the handler's
