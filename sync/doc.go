@@ -20,7 +20,8 @@
 // preSyncExecute hooks, validation into the handler's Go type, execution,
 // then fan-out (preSyncFanout, delivery, postSyncFanout). The socket
 // transport sends {__cancelId} on sync-progress-<i> first and acknowledges
-// before delivering; HTTP answers after delivery.
+// before delivering; HTTP answers after delivery. Error answers to the
+// sender go through the route's ErrorFormatter, else the module's.
 //
 // # Fan-out
 //

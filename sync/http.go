@@ -62,7 +62,7 @@ func (h httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		luckystack.WriteJSON(w, status, body)
 	}
-	c.replyErr = func(env events.ErrorEnvelope) { write(env.HTTPStatus, encodeEnv(env), false) }
+	c.replyErr = func(body json.RawMessage, status int) { write(status, body, false) }
 	c.replyOK = func(out json.RawMessage) {
 		msg := req.RouteName + " sync success"
 		var probe struct {

@@ -49,6 +49,10 @@ type Options struct {
 	Limiter *api.Limiter
 	// Translate produces error messages. Nil means message = error code.
 	Translate api.Translator
+	// ErrorFormatter reshapes the error answers of routes without their
+	// own [Route].ErrorFormatter, and of requests refused before their
+	// route was known. Nil sends the envelopes as they are.
+	ErrorFormatter ErrorFormatter
 	// StreamParam is the query parameter that asks for server-sent events
 	// over HTTP (value "true" or "1"). Zero means "stream".
 	StreamParam string

@@ -43,7 +43,8 @@ type call struct {
 	bg context.Context
 	// answered makes the one answer the only one (§14.3 item 17).
 	answered bool
-	replyErr func(env events.ErrorEnvelope)
+	// replyErr sends an error answer, formatted (ErrorFormatter).
+	replyErr func(body json.RawMessage, status int)
 	replyOK  func(serverOutput json.RawMessage)
 }
 
@@ -53,7 +54,7 @@ func (c *call) fail(env events.ErrorEnvelope) {
 		return
 	}
 	c.answered = true
-	c.replyErr(env)
+	c.replyErr(c.m.formatErr(c.req, c.e, env))
 }
 
 // succeed answers the sender with the acknowledgement.

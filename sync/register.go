@@ -51,6 +51,9 @@ type Route[In, Out any] struct {
 	RateLimit int
 	// Validation is the input validation mode. Zero means strict.
 	Validation api.Validation
+	// ErrorFormatter reshapes this route's error answers to the sender.
+	// Nil means the module's [Options].ErrorFormatter.
+	ErrorFormatter ErrorFormatter
 }
 
 // entry is a registered route with its types erased.
@@ -61,6 +64,7 @@ type entry struct {
 	auth       api.Auth
 	rateLimit  int
 	validation api.Validation
+	formatter  ErrorFormatter
 
 	decode func(raw json.RawMessage) (any, error)
 	call   func(ctx context.Context, req *Request, in any) (any, error)
@@ -98,7 +102,7 @@ func Register[In, Out any](m *Module, name string, r Route[In, Out]) error {
 	}
 	e := &entry{
 		key: key, cb: strings.TrimPrefix(key, "sync/"), service: service, route: route, version: version,
-		auth: auth, rateLimit: r.RateLimit, validation: r.Validation,
+		auth: auth, rateLimit: r.RateLimit, validation: r.Validation, formatter: r.ErrorFormatter,
 	}
 	mode := r.Validation
 	e.decode = func(raw json.RawMessage) (any, error) { return api.DecodeInput[In](raw, mode) }

@@ -54,7 +54,8 @@ func (m *Module) onSync(_ context.Context, cl *luckystack.Client, payload json.R
 		if ri.Valid {
 			req := &Request{RouteName: unknownRoute, Session: nil, Locale: cl.Locale()}
 			env := m.errEnv(req, events.ErrorEnvelope{ErrorCode: CodeTooManyInFlight}, 429)
-			_ = cl.Emit(events.Sync(ri.Value), encodeEnv(env))
+			body, _ := m.formatErr(nil, nil, env)
+			_ = cl.Emit(events.Sync(ri.Value), body)
 		}
 		return
 	}
@@ -86,9 +87,9 @@ func (m *Module) serveSocket(ctx, sctx context.Context, cl *luckystack.Client, r
 	progress := events.SyncProgress(ri.Value)
 	req.out = &output{canStream: ri.Valid, send: func(b json.RawMessage) error { return cl.Emit(progress, b) }}
 	c := &call{m: m, req: req, early: true, sid: cl.ID(), f: f, bg: sctx}
-	c.replyErr = func(env events.ErrorEnvelope) {
+	c.replyErr = func(body json.RawMessage, _ int) {
 		if ri.Valid {
-			_ = cl.Emit(events.Sync(ri.Value), encodeEnv(env))
+			_ = cl.Emit(events.Sync(ri.Value), body)
 		}
 	}
 	c.replyOK = func(out json.RawMessage) {
