@@ -351,10 +351,14 @@ func TestWebSocketDirect(t *testing.T) {
 func TestHeartbeat(t *testing.T) {
 	t.Parallel()
 	opts := Options{PingInterval: 30 * time.Millisecond, PingTimeout: 150 * time.Millisecond}
+	// Subtests where the client answers get a generous timeout: on a loaded
+	// machine (-race, other packages in parallel) a polling round trip can
+	// take longer than 150 ms, and that must not read as a missed pong.
+	answered := Options{PingInterval: 30 * time.Millisecond, PingTimeout: 2 * time.Second}
 
 	t.Run("websocket answered", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, opts)
+		e := newEnv(t, answered)
 		w, _ := e.sioClient()
 		w.autoPong = false
 		for range 5 {
@@ -385,7 +389,7 @@ func TestHeartbeat(t *testing.T) {
 	})
 	t.Run("polling answered", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, opts)
+		e := newEnv(t, answered)
 		p := e.pollHandshake()
 		require.Equal(t, 200, p.post("40"))
 		p.get()
