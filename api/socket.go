@@ -10,14 +10,6 @@ import (
 	"github.com/luckystack/luckystack-go/events"
 )
 
-// apiMessage is the apiRequest payload with its fields left raw, so that a
-// wrongly typed field is a pipeline error rather than a decode failure.
-type apiMessage struct {
-	Name          json.RawMessage `json:"name"`
-	Data          json.RawMessage `json:"data"`
-	ResponseIndex json.RawMessage `json:"responseIndex"`
-}
-
 // successLogout is the reply of the system/logout shortcut.
 var successLogout = json.RawMessage(`{"status":"success","httpStatus":200,"result":true}`)
 
@@ -27,23 +19,18 @@ var successLogout = json.RawMessage(`{"status":"success","httpStatus":200,"resul
 // delays the client's next event (an apiCancel above all).
 func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload json.RawMessage) {
 	srv := m.server()
-	if srv == nil || m.closed.Load() || !events.IsObject(payload) {
+	if srv == nil || m.closed.Load() {
 		return
 	}
 	if cl.Context().Err() != nil {
 		// Sent just before the client left: nobody would read the reply.
 		return
 	}
-	var msg apiMessage
-	if json.Unmarshal(payload, &msg) != nil {
+	msg, ok := parseAPIPayload(payload)
+	if !ok {
 		return
 	}
-	var name string
-	nameOK := json.Unmarshal(msg.Name, &name) == nil
-	var ri events.ResponseIndex
-	if len(msg.ResponseIndex) > 0 {
-		_ = json.Unmarshal(msg.ResponseIndex, &ri)
-	}
+	name, nameOK, ri := msg.name, msg.nameOK, msg.ri
 	if !ri.Valid {
 		// Nothing can be answered without an index; the first hook still
 		// sees the message, as in the original, and it is dropped.
@@ -55,7 +42,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 	f := &flight{cancel: cancel}
 	if !m.acquire(sid, idx, f) {
 		cancel(nil)
-		c := m.socketCall(cl, idx, msg.Data)
+		c := m.socketCall(cl, idx, msg.data)
 		if nameOK {
 			if key, _, _, _, err := ParseRouteName("api", name); err == nil {
 				c.req.RouteName = key
@@ -71,7 +58,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 			cancel(nil)
 			m.release(sid, idx, f)
 		}()
-		m.serveSocket(ctx, cl, idx, nameOK, name, msg.Data)
+		m.serveSocket(ctx, cl, idx, nameOK, name, msg.data, msg.dataObj)
 	})
 	if !started {
 		cancel(nil)
@@ -111,7 +98,7 @@ func (m *Module) preSocketMessage(ctx context.Context, cl *luckystack.Client, ip
 // serveSocket is the socket pipeline (luckystack-wire.md §3.3) from the
 // first hook to the reply. It runs on a goroutine owned by the server; ctx
 // ends on apiCancel, disconnect or Shutdown.
-func (m *Module) serveSocket(ctx context.Context, cl *luckystack.Client, idx int, nameOK bool, name string, data json.RawMessage) {
+func (m *Module) serveSocket(ctx context.Context, cl *luckystack.Client, idx int, nameOK bool, name string, data json.RawMessage, dataObj bool) {
 	c := m.socketCall(cl, idx, data)
 	req := c.req
 	defer func() {
@@ -143,7 +130,7 @@ func (m *Module) serveSocket(ctx context.Context, cl *luckystack.Client, idx int
 		m.server().Logger().Warn("api: session read failed", "err", err)
 	}
 	req.Session = sess
-	if !nameOK || name == "" || !events.IsObject(data) {
+	if !nameOK || name == "" || !dataObj {
 		m.respond(ctx, c, m.fail(req, events.CodeAPIInvalidRequest))
 		return
 	}

@@ -1,0 +1,378 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/luckystack/luckystack-go/events"
+)
+
+// maxScanDepth matches encoding/json's nesting limit, so the scanner
+// accepts exactly the payloads json.Valid accepts.
+const maxScanDepth = 10000
+
+// apiPayload is the apiRequest payload read in one pass: the route name,
+// the raw input and the response index.
+type apiPayload struct {
+	name    string
+	nameOK  bool // name was a JSON string (or null), as json.Unmarshal judges it
+	data    json.RawMessage
+	dataObj bool // data is a JSON object
+	ri      events.ResponseIndex
+}
+
+// parseAPIPayload reads the apiRequest payload. It reports false when the
+// payload is not a valid JSON object, which is dropped.
+//
+// It runs on the client's event-loop goroutine, which socketio starts
+// fresh for each burst of events: encoding/json's reflection and recursion
+// grew that small stack on every request (a stack copy was ~15% of the api
+// path's CPU in the benchmark). This scanner is iterative and shallow, and
+// reads the three fields without reflection; keys it cannot match
+// byte-for-byte (escapes, non-ASCII, which encoding/json may fold to a
+// field name) send the payload to encoding/json instead, so the result is
+// the same for every input.
+func parseAPIPayload(payload json.RawMessage) (apiPayload, bool) {
+	if p, ok, fast := scanAPIPayload(payload); fast {
+		return p, ok
+	}
+	return decodeAPIPayload(payload)
+}
+
+// decodeAPIPayload is the general decoder: encoding/json's own rules for
+// field names (case folding, escapes, duplicates).
+func decodeAPIPayload(payload json.RawMessage) (apiPayload, bool) {
+	var p apiPayload
+	if !events.IsObject(payload) {
+		return p, false
+	}
+	var msg struct {
+		Name          json.RawMessage `json:"name"`
+		Data          json.RawMessage `json:"data"`
+		ResponseIndex json.RawMessage `json:"responseIndex"`
+	}
+	if json.Unmarshal(payload, &msg) != nil {
+		return p, false
+	}
+	p.nameOK = json.Unmarshal(msg.Name, &p.name) == nil
+	if len(msg.ResponseIndex) > 0 {
+		_ = json.Unmarshal(msg.ResponseIndex, &p.ri)
+	}
+	p.data = msg.Data
+	p.dataObj = len(p.data) > 0 && p.data[0] == '{'
+	return p, true
+}
+
+// scanAPIPayload is the fast path. fast is false when a key needs
+// encoding/json's rules; ok is false when the payload is not a valid
+// JSON object.
+func scanAPIPayload(b []byte) (p apiPayload, ok, fast bool) {
+	s := jsonScan{b: b}
+	s.ws()
+	if !s.eat('{') {
+		return p, false, true
+	}
+	var name, data, ri []byte
+	s.ws()
+	if !s.eat('}') {
+		for {
+			s.ws()
+			ks := s.i
+			esc, ascii, good := s.str()
+			if !good {
+				return p, false, true
+			}
+			if esc || !ascii {
+				return p, false, false
+			}
+			key := b[ks+1 : s.i-1]
+			s.ws()
+			if !s.eat(':') {
+				return p, false, true
+			}
+			s.ws()
+			vs := s.i
+			if !s.value() {
+				return p, false, true
+			}
+			v := b[vs:s.i]
+			switch {
+			case asciiFold(key, "name"):
+				name = v
+			case asciiFold(key, "data"):
+				data = v
+			case asciiFold(key, "responseindex"):
+				ri = v
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat('}') {
+				break
+			}
+			return p, false, true
+		}
+	}
+	s.ws()
+	if s.i != len(b) {
+		return p, false, true
+	}
+	switch {
+	case name == nil:
+	case name[0] == '"' && !hasByte(name, '\\'):
+		p.name, p.nameOK = string(name[1:len(name)-1]), true
+	default:
+		var n string
+		p.nameOK = json.Unmarshal(name, &n) == nil
+		p.name = n
+	}
+	if ri != nil {
+		p.ri = scanIndex(ri)
+	}
+	if data != nil {
+		// A copy: the payload's buffer belongs to the connection.
+		p.data = append(json.RawMessage(nil), data...)
+		p.dataObj = data[0] == '{'
+	}
+	return p, true, true
+}
+
+// scanIndex reads a response index; a plain integer (what every client
+// sends) without encoding/json, anything else by the type's own rules.
+func scanIndex(raw []byte) events.ResponseIndex {
+	if raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9' {
+		plain := true
+		for _, c := range raw[1:] {
+			if c < '0' || c > '9' {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			if i, err := strconv.Atoi(string(raw)); err == nil {
+				return events.Index(i)
+			}
+		}
+	}
+	var ri events.ResponseIndex
+	_ = ri.UnmarshalJSON(raw)
+	return ri
+}
+
+// asciiFold reports whether key equals lower (all lower-case ASCII)
+// ignoring ASCII case, the folding encoding/json applies to ASCII keys.
+func asciiFold(key []byte, lower string) bool {
+	if len(key) != len(lower) {
+		return false
+	}
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func hasByte(b []byte, c byte) bool {
+	for _, x := range b {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonScan is a validating JSON scanner without recursion.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScan) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str skips a string starting at s.i and reports whether it held an escape
+// or only ASCII bytes.
+func (s *jsonScan) str() (esc, ascii, ok bool) {
+	if !s.eat('"') {
+		return false, false, false
+	}
+	ascii = true
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		s.i++
+		switch {
+		case c == '"':
+			return esc, ascii, true
+		case c < 0x20:
+			return esc, ascii, false
+		case c >= 0x80:
+			ascii = false
+		case c == '\\':
+			esc = true
+			if s.i >= len(s.b) {
+				return esc, ascii, false
+			}
+			e := s.b[s.i]
+			s.i++
+			switch e {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if s.i+4 > len(s.b) {
+					return esc, ascii, false
+				}
+				for _, h := range s.b[s.i : s.i+4] {
+					if !isHex(h) {
+						return esc, ascii, false
+					}
+				}
+				s.i += 4
+			default:
+				return esc, ascii, false
+			}
+		}
+	}
+	return esc, ascii, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func (s *jsonScan) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
+
+// number skips -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *jsonScan) number() bool {
+	s.eat('-')
+	if s.eat('0') {
+		// no further integer digits
+	} else if s.i >= len(s.b) || s.b[s.i] < '1' || s.b[s.i] > '9' || !s.digits() {
+		return false
+	}
+	if s.eat('.') && !s.digits() {
+		return false
+	}
+	if s.eat('e') || s.eat('E') {
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *jsonScan) literal(lit string) bool {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// value skips one JSON value starting at s.i, keeping the open containers
+// on a small explicit stack instead of the goroutine's.
+func (s *jsonScan) value() bool {
+	var buf [32]byte
+	stack := buf[:0]
+	for {
+		// One scalar or an opened container.
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		switch c := s.b[s.i]; {
+		case c == '{' || c == '[':
+			s.i++
+			s.ws()
+			if s.eat(c + 2) { // '}' is '{'+2, ']' is '['+2
+				break
+			}
+			if len(stack) >= maxScanDepth {
+				return false
+			}
+			stack = append(stack, c)
+			if c == '{' && !s.member() {
+				return false
+			}
+			continue
+		case c == '"':
+			if _, _, ok := s.str(); !ok {
+				return false
+			}
+		case c == '-' || '0' <= c && c <= '9':
+			if !s.number() {
+				return false
+			}
+		case c == 't':
+			if !s.literal("true") {
+				return false
+			}
+		case c == 'f':
+			if !s.literal("false") {
+				return false
+			}
+		case c == 'n':
+			if !s.literal("null") {
+				return false
+			}
+		default:
+			return false
+		}
+		// A value ended: close containers until one wants another value.
+		for {
+			if len(stack) == 0 {
+				return true
+			}
+			top := stack[len(stack)-1]
+			s.ws()
+			if s.eat(',') {
+				if top == '{' && !s.member() {
+					return false
+				}
+				break
+			}
+			if !s.eat(top + 2) {
+				return false
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// member skips an object key and its colon.
+func (s *jsonScan) member() bool {
+	s.ws()
+	if _, _, ok := s.str(); !ok {
+		return false
+	}
+	s.ws()
+	return s.eat(':')
+}

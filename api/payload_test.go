@@ -1,0 +1,62 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// The one-pass scanner must read every payload exactly as encoding/json
+// does: same acceptance, same name, data and index.
+func TestAPIPayloadScanMatchesEncodingJSON(t *testing.T) {
+	inputs := []string{
+		`{"name":"api/bench/echo/v1","data":{"ts":1,"pad":"x"},"responseIndex":3}`,
+		` {"name":"a","data":{},"responseIndex":0} `,
+		`{"NAME":"a","Data":{"k":[1,2,{"z":null}]},"ResponseIndex":"7"}`,
+		`{"name":"a","name":"b","data":{"x":1},"data":[],"responseIndex":1}`,
+		`{"name":null,"data":null,"responseIndex":null}`,
+		`{"name":5,"data":"s","responseIndex":1.5}`,
+		`{"name":"a\"b\u0041","data":{},"responseIndex":-1}`,
+		`{"n\u0061me":"esc key","data":{},"responseIndex":2}`,
+		`{"reſponseIndex":4,"name":"a","data":{}}`,
+		`{"other":{"deep":[[[[{"a":"b"}]]]]},"name":"x","data":{"y":true,"z":false},"responseIndex":9}`,
+		`{}`, `[]`, `"s"`, ``, `   `, `null`, `{`, `{"name"}`, `{"name":}`, `{"name":"a",}`,
+		`{"name":"a"} x`, `{"a":01}`, `{"a":1.}`, `{"a":1e}`, `{"a":-}`, `{"a":tru}`, `{"a":"\x"}`,
+		`{"a":"\u12"}`, "{\"a\":\"\x01\"}", `{"a":[1,]}`, `{"a":[1 2]}`, `{"a":{"b" 1}}`, `{"a":1e+5,"b":-0.5E-3}`,
+		`{"a":"é","name":"ü","data":{"ö":1},"responseIndex":1}`, `{"a":[]}`, `{"a":{}}`, `{"a":[{}]}`, `{"responseIndex":99999999999999999999,"name":"a","data":{}}`,
+		`{"responseIndex":-0,"data":{}}`, `{"responseIndex":3.0,"data":{}}`, `{"responseIndex":"12","data":{}}`,
+	}
+	for _, in := range inputs {
+		want, wantOK := decodeAPIPayload(json.RawMessage(in))
+		got, gotOK := parseAPIPayload(json.RawMessage(in))
+		assert.Equal(t, wantOK, gotOK, "accept %q", in)
+		if !wantOK {
+			continue
+		}
+		assert.Equal(t, want.name, got.name, "name %q", in)
+		assert.Equal(t, want.nameOK, got.nameOK, "nameOK %q", in)
+		assert.Equal(t, string(want.data), string(got.data), "data %q", in)
+		assert.Equal(t, want.dataObj, got.dataObj, "dataObj %q", in)
+		assert.Equal(t, want.ri, got.ri, "responseIndex %q", in)
+	}
+}
+
+// The payload's buffer belongs to the connection: the request keeps a copy.
+func TestAPIPayloadDataIsCopied(t *testing.T) {
+	buf := []byte(`{"name":"a","data":{"x":1},"responseIndex":1}`)
+	p, ok := parseAPIPayload(buf)
+	assert.True(t, ok)
+	for i := range buf {
+		buf[i] = ' '
+	}
+	assert.JSONEq(t, `{"x":1}`, string(p.data))
+}
+
+func BenchmarkAPIPayloadParse(b *testing.B) {
+	in := json.RawMessage(`{"name":"api/bench/echo/v1","data":{"ts":1732584000000000,"pad":"xxxxxxxx"},"responseIndex":123}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		parseAPIPayload(in)
+	}
+}
