@@ -179,7 +179,40 @@ type clientFlights struct {
 	byIndex map[int]*flight
 }
 
-type flight struct{ cancel context.CancelCauseFunc }
+// flight is a running socket request as apiCancel finds it. Its context
+// is made on the worker (keeping the client's event loop short); a cancel
+// that arrives before then is kept and applied when it starts.
+type flight struct {
+	mu     sync.Mutex // Protects following.
+	cancel context.CancelCauseFunc
+	cause  error
+}
+
+// start derives the request's context from parent.
+func (f *flight) start(parent context.Context) (context.Context, context.CancelCauseFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	f.mu.Lock()
+	f.cancel = cancel
+	cause := f.cause
+	f.mu.Unlock()
+	if cause != nil {
+		cancel(cause)
+	}
+	return ctx, cancel
+}
+
+// abort cancels the request with cause, now or as soon as it starts.
+func (f *flight) abort(cause error) {
+	f.mu.Lock()
+	cancel := f.cancel
+	if cancel == nil && f.cause == nil {
+		f.cause = cause
+	}
+	f.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+}
 
 // acquire reserves a slot for request index of socket sid. A reused index
 // takes over the cancel registration (the browser never reuses one).
@@ -228,7 +261,7 @@ func (m *Module) cancelFlight(sid string, index int) bool {
 	if f == nil {
 		return false
 	}
-	f.cancel(ErrCanceled)
+	f.abort(ErrCanceled)
 	return true
 }
 

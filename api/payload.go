@@ -32,19 +32,19 @@ type apiPayload struct {
 // byte-for-byte (escapes, non-ASCII, which encoding/json may fold to a
 // field name) send the payload to encoding/json instead, so the result is
 // the same for every input.
-func parseAPIPayload(payload json.RawMessage) (apiPayload, bool) {
-	if p, ok, fast := scanAPIPayload(payload); fast {
-		return p, ok
+func parseAPIPayload(p *apiPayload, payload json.RawMessage) bool {
+	if ok, fast := scanAPIPayload(p, payload); fast {
+		return ok
 	}
-	return decodeAPIPayload(payload)
+	*p = apiPayload{}
+	return decodeAPIPayload(p, payload)
 }
 
 // decodeAPIPayload is the general decoder: encoding/json's own rules for
 // field names (case folding, escapes, duplicates).
-func decodeAPIPayload(payload json.RawMessage) (apiPayload, bool) {
-	var p apiPayload
+func decodeAPIPayload(p *apiPayload, payload json.RawMessage) bool {
 	if !events.IsObject(payload) {
-		return p, false
+		return false
 	}
 	var msg struct {
 		Name          json.RawMessage `json:"name"`
@@ -52,7 +52,7 @@ func decodeAPIPayload(payload json.RawMessage) (apiPayload, bool) {
 		ResponseIndex json.RawMessage `json:"responseIndex"`
 	}
 	if json.Unmarshal(payload, &msg) != nil {
-		return p, false
+		return false
 	}
 	p.nameOK = json.Unmarshal(msg.Name, &p.name) == nil
 	if len(msg.ResponseIndex) > 0 {
@@ -60,17 +60,17 @@ func decodeAPIPayload(payload json.RawMessage) (apiPayload, bool) {
 	}
 	p.data = msg.Data
 	p.dataObj = len(p.data) > 0 && p.data[0] == '{'
-	return p, true
+	return true
 }
 
 // scanAPIPayload is the fast path. fast is false when a key needs
 // encoding/json's rules; ok is false when the payload is not a valid
 // JSON object.
-func scanAPIPayload(b []byte) (p apiPayload, ok, fast bool) {
+func scanAPIPayload(p *apiPayload, b []byte) (ok, fast bool) {
 	s := jsonScan{b: b}
 	s.ws()
 	if !s.eat('{') {
-		return p, false, true
+		return false, true
 	}
 	var name, data, ri []byte
 	s.ws()
@@ -80,20 +80,20 @@ func scanAPIPayload(b []byte) (p apiPayload, ok, fast bool) {
 			ks := s.i
 			esc, ascii, good := s.str()
 			if !good {
-				return p, false, true
+				return false, true
 			}
 			if esc || !ascii {
-				return p, false, false
+				return false, false
 			}
 			key := b[ks+1 : s.i-1]
 			s.ws()
 			if !s.eat(':') {
-				return p, false, true
+				return false, true
 			}
 			s.ws()
 			vs := s.i
 			if !s.value() {
-				return p, false, true
+				return false, true
 			}
 			v := b[vs:s.i]
 			switch {
@@ -111,12 +111,12 @@ func scanAPIPayload(b []byte) (p apiPayload, ok, fast bool) {
 			if s.eat('}') {
 				break
 			}
-			return p, false, true
+			return false, true
 		}
 	}
 	s.ws()
 	if s.i != len(b) {
-		return p, false, true
+		return false, true
 	}
 	switch {
 	case name == nil:
@@ -135,7 +135,7 @@ func scanAPIPayload(b []byte) (p apiPayload, ok, fast bool) {
 		p.data = append(json.RawMessage(nil), data...)
 		p.dataObj = data[0] == '{'
 	}
-	return p, true, true
+	return true, true
 }
 
 // scanIndex reads a response index; a plain integer (what every client
@@ -297,11 +297,13 @@ func (s *jsonScan) literal(lit string) bool {
 	return true
 }
 
-// value skips one JSON value starting at s.i, keeping the open containers
-// on a small explicit stack instead of the goroutine's.
+// value skips one JSON value starting at s.i. The open containers are
+// bits of a word (1 for an object) rather than frames of the goroutine's
+// stack, which stays small; nesting deeper than 64 goes on a slice.
 func (s *jsonScan) value() bool {
-	var buf [32]byte
-	stack := buf[:0]
+	var bits uint64 // the innermost 64 open containers, innermost lowest
+	var deeper []uint64
+	depth := 0
 	for {
 		// One scalar or an opened container.
 		s.ws()
@@ -315,12 +317,20 @@ func (s *jsonScan) value() bool {
 			if s.eat(c + 2) { // '}' is '{'+2, ']' is '['+2
 				break
 			}
-			if len(stack) >= maxScanDepth {
+			if depth >= maxScanDepth {
 				return false
 			}
-			stack = append(stack, c)
-			if c == '{' && !s.member() {
-				return false
+			if depth >= 64 && depth%64 == 0 {
+				deeper = append(deeper, bits)
+				bits = 0
+			}
+			depth++
+			bits <<= 1
+			if c == '{' {
+				bits |= 1
+				if !s.member() {
+					return false
+				}
 			}
 			continue
 		case c == '"':
@@ -348,21 +358,26 @@ func (s *jsonScan) value() bool {
 		}
 		// A value ended: close containers until one wants another value.
 		for {
-			if len(stack) == 0 {
+			if depth == 0 {
 				return true
 			}
-			top := stack[len(stack)-1]
+			object := bits&1 == 1
 			s.ws()
 			if s.eat(',') {
-				if top == '{' && !s.member() {
+				if object && !s.member() {
 					return false
 				}
 				break
 			}
-			if !s.eat(top + 2) {
+			if object && !s.eat('}') || !object && !s.eat(']') {
 				return false
 			}
-			stack = stack[:len(stack)-1]
+			depth--
+			bits >>= 1
+			if depth >= 64 && depth%64 == 0 {
+				bits = deeper[len(deeper)-1]
+				deeper = deeper[:len(deeper)-1]
+			}
 		}
 	}
 }

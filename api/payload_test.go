@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,9 +28,15 @@ func TestAPIPayloadScanMatchesEncodingJSON(t *testing.T) {
 		`{"a":"é","name":"ü","data":{"ö":1},"responseIndex":1}`, `{"a":[]}`, `{"a":{}}`, `{"a":[{}]}`, `{"responseIndex":99999999999999999999,"name":"a","data":{}}`,
 		`{"responseIndex":-0,"data":{}}`, `{"responseIndex":3.0,"data":{}}`, `{"responseIndex":"12","data":{}}`,
 	}
+	deep := func(n int, open, close string) string {
+		return `{"name":"a","data":{"x":` + strings.Repeat(open, n) + strings.Repeat(close, n) + `},"responseIndex":1}`
+	}
+	inputs = append(inputs, deep(63, "[", "]"), deep(64, `{"k":[`, "]}"), deep(65, "[", "]"), deep(200, `[{"k":`, "}]"),
+		deep(130, "[", "]")+"]", deep(129, `{"a":`, "}")[:60])
 	for _, in := range inputs {
-		want, wantOK := decodeAPIPayload(json.RawMessage(in))
-		got, gotOK := parseAPIPayload(json.RawMessage(in))
+		var want, got apiPayload
+		wantOK := decodeAPIPayload(&want, json.RawMessage(in))
+		gotOK := parseAPIPayload(&got, json.RawMessage(in))
 		assert.Equal(t, wantOK, gotOK, "accept %q", in)
 		if !wantOK {
 			continue
@@ -45,7 +52,8 @@ func TestAPIPayloadScanMatchesEncodingJSON(t *testing.T) {
 // The payload's buffer belongs to the connection: the request keeps a copy.
 func TestAPIPayloadDataIsCopied(t *testing.T) {
 	buf := []byte(`{"name":"a","data":{"x":1},"responseIndex":1}`)
-	p, ok := parseAPIPayload(buf)
+	var p apiPayload
+	ok := parseAPIPayload(&p, buf)
 	assert.True(t, ok)
 	for i := range buf {
 		buf[i] = ' '
@@ -57,6 +65,7 @@ func BenchmarkAPIPayloadParse(b *testing.B) {
 	in := json.RawMessage(`{"name":"api/bench/echo/v1","data":{"ts":1732584000000000,"pad":"xxxxxxxx"},"responseIndex":123}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		parseAPIPayload(in)
+		var p apiPayload
+		parseAPIPayload(&p, in)
 	}
 }

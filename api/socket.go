@@ -13,57 +13,73 @@ import (
 // successLogout is the reply of the system/logout shortcut.
 var successLogout = json.RawMessage(`{"status":"success","httpStatus":200,"result":true}`)
 
+// socketRequest is one apiRequest on its way from the client's event loop
+// to the worker that serves it: one allocation for the parsed payload, the
+// in-flight registration and the job.
+type socketRequest struct {
+	m   *Module
+	cl  *luckystack.Client
+	sid string
+	idx int
+	apiPayload
+	flight
+}
+
 // onAPIRequest runs on the client's event loop, where events of one client
 // are handled one at a time. It only reserves an in-flight slot and hands
 // the request to a goroutine owned by the server, so a slow handler never
-// delays the client's next event (an apiCancel above all).
+// delays the client's next event (an apiCancel above all). The event loop
+// is a fresh goroutine with a small stack, so this stays shallow: the
+// request's context and everything else is made on the worker.
 func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload json.RawMessage) {
-	srv := m.server()
-	if srv == nil || m.closed.Load() {
+	if m.server() == nil || m.closed.Load() {
 		return
 	}
 	if cl.Context().Err() != nil {
 		// Sent just before the client left: nobody would read the reply.
 		return
 	}
-	msg, ok := parseAPIPayload(payload)
-	if !ok {
+	r := &socketRequest{m: m, cl: cl}
+	if !parseAPIPayload(&r.apiPayload, payload) {
 		return
 	}
-	name, nameOK, ri := msg.name, msg.nameOK, msg.ri
-	if !ri.Valid {
+	if !r.ri.Valid {
 		// Nothing can be answered without an index; the first hook still
 		// sees the message, as in the original, and it is dropped.
-		m.preSocketMessage(cl.Context(), cl, cl.IP(), name)
+		m.preSocketMessage(cl.Context(), cl, cl.IP(), r.name)
 		return
 	}
-	idx, sid := ri.Value, cl.ID()
-	ctx, cancel := context.WithCancelCause(cl.Context())
-	f := &flight{cancel: cancel}
-	if !m.acquire(sid, idx, f) {
-		cancel(nil)
-		c := m.socketCall(cl, idx, msg.data)
-		if nameOK {
-			if key, _, _, _, err := ParseRouteName("api", name); err == nil {
-				c.req.RouteName = key
-			}
+	r.sid, r.idx = cl.ID(), r.ri.Value
+	if !m.acquire(r.sid, r.idx, &r.flight) {
+		m.refuseInFlight(r)
+		return
+	}
+	if !m.pool.Load().submit(r.run) {
+		m.release(r.sid, r.idx, &r.flight)
+	}
+}
+
+// refuseInFlight answers a request over the client's MaxInFlight.
+func (m *Module) refuseInFlight(r *socketRequest) {
+	c := m.socketCall(r.cl, r.idx, r.data)
+	if r.nameOK {
+		if key, _, _, _, err := ParseRouteName("api", r.name); err == nil {
+			c.req.RouteName = key
 		}
-		m.respond(cl.Context(), c, m.errEnv(c.req, events.ErrorEnvelope{ErrorCode: CodeTooManyInFlight, HTTPStatus: http.StatusTooManyRequests}, http.StatusTooManyRequests))
-		return
 	}
-	started := m.pool.Load().submit(func(sctx context.Context) {
-		stop := context.AfterFunc(sctx, func() { cancel(context.Canceled) })
-		defer func() {
-			stop()
-			cancel(nil)
-			m.release(sid, idx, f)
-		}()
-		m.serveSocket(ctx, cl, idx, nameOK, name, msg.data, msg.dataObj)
-	})
-	if !started {
+	m.respond(r.cl.Context(), c, m.errEnv(c.req, events.ErrorEnvelope{ErrorCode: CodeTooManyInFlight, HTTPStatus: http.StatusTooManyRequests}, http.StatusTooManyRequests))
+}
+
+// run serves the request on a worker; sctx ends at Shutdown.
+func (r *socketRequest) run(sctx context.Context) {
+	ctx, cancel := r.flight.start(r.cl.Context())
+	stop := context.AfterFunc(sctx, func() { cancel(context.Canceled) })
+	defer func() {
+		stop()
 		cancel(nil)
-		m.release(sid, idx, f)
-	}
+		r.m.release(r.sid, r.idx, &r.flight)
+	}()
+	r.m.serveSocket(ctx, r.cl, r.idx, r.nameOK, r.name, r.data, r.dataObj)
 }
 
 // socketCall prepares a call whose replies go to apiResponse-<idx> and
