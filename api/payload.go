@@ -19,6 +19,10 @@ type apiPayload struct {
 	data    json.RawMessage
 	dataObj bool // data is a JSON object
 	ri      events.ResponseIndex
+
+	// The scanner's raw finds, kept here rather than on the event loop's
+	// small stack.
+	rawName, rawIndex []byte
 }
 
 // parseAPIPayload reads the apiRequest payload. It reports false when the
@@ -72,7 +76,6 @@ func scanAPIPayload(p *apiPayload, b []byte) (ok, fast bool) {
 	if !s.eat('{') {
 		return false, true
 	}
-	var name, data, ri []byte
 	s.ws()
 	if !s.eat('}') {
 		for {
@@ -95,14 +98,13 @@ func scanAPIPayload(p *apiPayload, b []byte) (ok, fast bool) {
 			if !s.value() {
 				return false, true
 			}
-			v := b[vs:s.i]
 			switch {
 			case asciiFold(key, "name"):
-				name = v
+				p.rawName = b[vs:s.i]
 			case asciiFold(key, "data"):
-				data = v
+				p.data = b[vs:s.i]
 			case asciiFold(key, "responseindex"):
-				ri = v
+				p.rawIndex = b[vs:s.i]
 			}
 			s.ws()
 			if s.eat(',') {
@@ -118,6 +120,14 @@ func scanAPIPayload(p *apiPayload, b []byte) (ok, fast bool) {
 	if s.i != len(b) {
 		return false, true
 	}
+	p.finish()
+	return true, true
+}
+
+// finish decodes what the scanner found.
+func (p *apiPayload) finish() {
+	name, ri, data := p.rawName, p.rawIndex, p.data
+	p.rawName, p.rawIndex, p.data = nil, nil, nil
 	switch {
 	case name == nil:
 	case name[0] == '"' && !hasByte(name, '\\'):
@@ -135,24 +145,31 @@ func scanAPIPayload(p *apiPayload, b []byte) (ok, fast bool) {
 		p.data = append(json.RawMessage(nil), data...)
 		p.dataObj = data[0] == '{'
 	}
-	return true, true
 }
 
 // scanIndex reads a response index; a plain integer (what every client
 // sends) without encoding/json, anything else by the type's own rules.
 func scanIndex(raw []byte) events.ResponseIndex {
-	if raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9' {
-		plain := true
-		for _, c := range raw[1:] {
+	// Up to 18 digits cannot overflow an int64; by hand, as strconv's
+	// call would grow the event loop's stack.
+	digits, neg := raw, false
+	if digits[0] == '-' {
+		digits, neg = digits[1:], true
+	}
+	if n := len(digits); n > 0 && n <= 18 && strconv.IntSize == 64 {
+		v := 0
+		for _, c := range digits {
 			if c < '0' || c > '9' {
-				plain = false
+				v = -1
 				break
 			}
+			v = v*10 + int(c-'0')
 		}
-		if plain {
-			if i, err := strconv.Atoi(string(raw)); err == nil {
-				return events.Index(i)
+		if v >= 0 {
+			if neg {
+				v = -v
 			}
+			return events.Index(v)
 		}
 	}
 	var ri events.ResponseIndex
