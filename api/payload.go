@@ -37,7 +37,9 @@ type apiPayload struct {
 // field name) send the payload to encoding/json instead, so the result is
 // the same for every input.
 func parseAPIPayload(p *apiPayload, payload json.RawMessage) bool {
-	if ok, fast := scanAPIPayload(p, payload); fast {
+	// One copy, which data and the name then point into: the payload's
+	// buffer belongs to the connection.
+	if ok, fast := scanAPIPayload(p, append([]byte(nil), payload...)); fast {
 		return ok
 	}
 	*p = apiPayload{}
@@ -124,27 +126,30 @@ func scanAPIPayload(p *apiPayload, b []byte) (ok, fast bool) {
 	return true, true
 }
 
-// finish decodes what the scanner found.
+// finish reads the index and data the scanner found; the name waits for
+// resolveName, off the event loop.
 func (p *apiPayload) finish() {
-	name, ri, data := p.rawName, p.rawIndex, p.data
-	p.rawName, p.rawIndex, p.data = nil, nil, nil
-	switch {
-	case name == nil:
-	case name[0] == '"' && !hasByte(name, '\\'):
+	if p.rawIndex != nil {
+		p.ri = scanIndex(p.rawIndex)
+		p.rawIndex = nil
+	}
+	p.dataObj = len(p.data) > 0 && p.data[0] == '{'
+}
+
+// resolveName decodes the name the scanner found (a no-op otherwise).
+func (p *apiPayload) resolveName() {
+	name := p.rawName
+	if name == nil {
+		return
+	}
+	p.rawName = nil
+	if name[0] == '"' && !hasByte(name, '\\') {
 		p.name, p.nameOK = string(name[1:len(name)-1]), true
-	default:
-		var n string
-		p.nameOK = json.Unmarshal(name, &n) == nil
-		p.name = n
+		return
 	}
-	if ri != nil {
-		p.ri = scanIndex(ri)
-	}
-	if data != nil {
-		// A copy: the payload's buffer belongs to the connection.
-		p.data = append(json.RawMessage(nil), data...)
-		p.dataObj = data[0] == '{'
-	}
+	var n string
+	p.nameOK = json.Unmarshal(name, &n) == nil
+	p.name = n
 }
 
 // scanIndex reads a response index; a plain integer (what every client

@@ -37,6 +37,7 @@ func TestAPIPayloadScanMatchesEncodingJSON(t *testing.T) {
 		var want, got apiPayload
 		wantOK := decodeAPIPayload(&want, json.RawMessage(in))
 		gotOK := parseAPIPayload(&got, json.RawMessage(in))
+		got.resolveName()
 		assert.Equal(t, wantOK, gotOK, "accept %q", in)
 		if !wantOK {
 			continue

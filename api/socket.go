@@ -46,6 +46,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 	if !r.ri.Valid {
 		// Nothing can be answered without an index; the first hook still
 		// sees the message, as in the original, and it is dropped.
+		r.resolveName()
 		m.preSocketMessage(cl.Context(), cl, cl.IP(), r.name)
 		return
 	}
@@ -62,6 +63,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 // refuseInFlight answers a request over the client's MaxInFlight.
 func (m *Module) refuseInFlight(r *socketRequest) {
 	c := m.socketCall(r.cl, r.idx, r.data)
+	r.resolveName()
 	if r.nameOK {
 		if key, _, _, _, err := ParseRouteName("api", r.name); err == nil {
 			c.req.RouteName = key
@@ -72,6 +74,7 @@ func (m *Module) refuseInFlight(r *socketRequest) {
 
 // run serves the request on a worker; sctx ends at Shutdown.
 func (r *socketRequest) run(sctx context.Context) {
+	r.resolveName()
 	ctx, cancel := r.flight.start(r.cl.Context())
 	stop := context.AfterFunc(sctx, func() { cancel(context.Canceled) })
 	defer func() {
