@@ -89,7 +89,12 @@ type Module struct {
 	closed atomic.Bool
 
 	flightsMu sync.Mutex // Protects following.
-	flights   map[string]*clientFlights
+	// flights are the running socket requests by client and index, so
+	// that apiCancel finds them; inFlight counts them per client for
+	// MaxInFlight. Two flat maps rather than a map per client: a request
+	// then allocates nothing here.
+	flights  map[flightKey]*flight
+	inFlight map[string]int
 }
 
 var (
@@ -101,7 +106,7 @@ var (
 // New returns a module with opts; zero fields take their defaults. Invalid
 // values are reported by Verify at bootstrap, all at once.
 func New(opts Options) *Module {
-	m := &Module{flights: map[string]*clientFlights{}}
+	m := &Module{flights: map[flightKey]*flight{}, inFlight: map[string]int{}}
 	if opts.MaxInFlight == 0 {
 		opts.MaxInFlight = 16
 	}
@@ -172,11 +177,11 @@ func (m *Module) Limiter() *Limiter { return m.limiter }
 // server returns the server the module is installed on (nil before).
 func (m *Module) server() *luckystack.Server { return m.srv.Load() }
 
-// clientFlights are the running socket requests of one client, by index,
-// so that apiCancel finds them and MaxInFlight can be enforced.
-type clientFlights struct {
-	n       int
-	byIndex map[int]*flight
+// flightKey names a socket request: the client's socket id and the
+// request's index.
+type flightKey struct {
+	sid   string
+	index int
 }
 
 // flight is a running socket request as apiCancel finds it. Its context
@@ -219,44 +224,38 @@ func (f *flight) abort(cause error) {
 func (m *Module) acquire(sid string, index int, f *flight) bool {
 	m.flightsMu.Lock()
 	defer m.flightsMu.Unlock()
-	cf := m.flights[sid]
-	if cf == nil {
-		cf = &clientFlights{byIndex: map[int]*flight{}}
-		m.flights[sid] = cf
-	}
-	if m.opts.MaxInFlight > 0 && cf.n >= m.opts.MaxInFlight {
+	n := m.inFlight[sid]
+	if m.opts.MaxInFlight > 0 && n >= m.opts.MaxInFlight {
 		return false
 	}
-	cf.n++
-	cf.byIndex[index] = f
+	m.inFlight[sid] = n + 1
+	m.flights[flightKey{sid, index}] = f
 	return true
 }
 
-// release frees the slot; the client's entry goes with its last request,
+// release frees the slot; the client's entries go with its last request,
 // so disconnected clients leave nothing behind.
 func (m *Module) release(sid string, index int, f *flight) {
 	m.flightsMu.Lock()
 	defer m.flightsMu.Unlock()
-	cf := m.flights[sid]
-	if cf == nil {
+	n, ok := m.inFlight[sid]
+	if !ok {
 		return
 	}
-	cf.n--
-	if cf.byIndex[index] == f {
-		delete(cf.byIndex, index)
+	if k := (flightKey{sid, index}); m.flights[k] == f {
+		delete(m.flights, k)
 	}
-	if cf.n <= 0 {
-		delete(m.flights, sid)
+	if n <= 1 {
+		delete(m.inFlight, sid)
+	} else {
+		m.inFlight[sid] = n - 1
 	}
 }
 
 // cancelFlight aborts request index of socket sid, if running.
 func (m *Module) cancelFlight(sid string, index int) bool {
 	m.flightsMu.Lock()
-	var f *flight
-	if cf := m.flights[sid]; cf != nil {
-		f = cf.byIndex[index]
-	}
+	f := m.flights[flightKey{sid, index}]
 	m.flightsMu.Unlock()
 	if f == nil {
 		return false
