@@ -20,6 +20,7 @@ type Client struct {
 	locale string
 
 	mu      sync.Mutex // Protects following.
+	ip      string     // resolved by IP on first use
 	userID  string
 	flags   map[string]bool
 	roomSeq map[string]uint64 // join order of content rooms, see Rooms
@@ -79,7 +80,18 @@ func (c *Client) SetUserID(id string) {
 func (c *Client) Locale() string { return c.locale }
 
 // IP is the client's address, honouring the trusted-proxy settings.
-func (c *Client) IP() string { return c.srv.clientIPFromSocket(c.sock) }
+//
+// It is resolved on first use and kept: the peer address and the handshake
+// headers it comes from cannot change during a connection, and resolving
+// builds a header map (a cost every API and sync request would pay).
+func (c *Client) IP() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ip == "" {
+		c.ip = c.srv.clientIPFromSocket(c.sock)
+	}
+	return c.ip
+}
 
 // Socket returns the underlying Socket.IO socket.
 func (c *Client) Socket() *socketio.Socket { return c.sock }
