@@ -21,6 +21,7 @@ test: node-deps
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 5s
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 5s
 	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 5s
+	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 5s
 	@for m in $$(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -exec dirname {} \;); do \
 	  echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 8m ./...) || exit 1; \
 	done
@@ -36,6 +37,7 @@ fuzz:
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 60s
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 60s
 	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 60s
+	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60s
 
 lint:
 	$(GO) vet ./...
