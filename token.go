@@ -87,6 +87,14 @@ func decodeCookie(v string) string {
 
 // localeFromHeaders picks the first language of x-language, else of
 // accept-language (q-values ignored, order kept), as a short lowercase code.
+// RequestLocale is the caller's preferred language from X-Language, else
+// Accept-Language, as a short lower-case code ("" when none): the locale
+// the api and sync modules translate error messages into over HTTP, as the
+// socket layer does from the handshake headers.
+func RequestLocale(r *http.Request) string {
+	return localeFromHeaders(r.Header.Get("X-Language"), r.Header.Get("Accept-Language"))
+}
+
 func localeFromHeaders(xLanguage, acceptLanguage string) string {
 	for _, h := range []string{xLanguage, acceptLanguage} {
 		for _, part := range strings.Split(h, ",") {

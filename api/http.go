@@ -30,14 +30,14 @@ var sseErrorFrame = json.RawMessage(`{"status":"error","httpStatus":500,"message
 func (m *Module) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	srv := m.server()
 	ctx := r.Context()
-	sse := wantsSSE(r, m.opts.StreamParam)
+	sse := WantsSSE(r, m.opts.StreamParam)
 	req := &Request{
 		RouteName: unknownRoute, Transport: TransportHTTP, HTTP: r,
-		IP: srv.ClientIP(r), Locale: requestLocale(r), Token: srv.ExtractTokenFromRequest(r),
+		IP: srv.ClientIP(r), Locale: luckystack.RequestLocale(r), Token: srv.ExtractTokenFromRequest(r),
 		header: w.Header(),
 	}
-	sw := &sseWriter{w: w}
-	out := &output{canStream: sse, send: func(b json.RawMessage) error { return sw.frame("stream", b) }}
+	sw := NewSSEWriter(w)
+	out := &output{canStream: sse, send: func(b json.RawMessage) error { return sw.Frame("stream", b) }}
 	req.out = out
 	c := &call{m: m, req: req, sse: sse, w: w}
 	c.deliver = func(env *Envelope) {
@@ -46,8 +46,8 @@ func (m *Module) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// The stream opens lazily: a refusal before any chunk is plain JSON
 		// with its real status, which SSE could no longer carry.
-		if sw.opened || (sse && !env.IsError()) {
-			_ = sw.frame("final", env.bytes())
+		if sw.Opened() || (sse && !env.IsError()) {
+			_ = sw.Frame("final", env.bytes())
 			return
 		}
 		luckystack.WriteJSON(w, env.HTTPStatus(), env.bytes())
@@ -71,8 +71,8 @@ func (m *Module) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			Route: req.RouteName, Method: r.Method, RequestID: w.Header().Get("X-Request-Id"), Error: rec,
 		})
 		if out.close() {
-			if sw.opened {
-				_ = sw.event("error", sseErrorFrame)
+			if sw.Opened() {
+				_ = sw.Event("error", sseErrorFrame)
 				return
 			}
 			luckystack.WriteJSON(w, http.StatusInternalServerError, bareError(events.CodeAPIServerExecutionFailed, http.StatusInternalServerError))
@@ -196,72 +196,4 @@ func flatten(v url.Values) map[string]json.RawMessage {
 		out[k] = b
 	}
 	return out
-}
-
-// wantsSSE reports whether the caller asked for server-sent events.
-func wantsSSE(r *http.Request, param string) bool {
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		return true
-	}
-	switch r.URL.Query().Get(param) {
-	case "true", "1":
-		return true
-	}
-	return false
-}
-
-// requestLocale picks the first language of X-Language, else of
-// Accept-Language, as a short lower-case code (q-values ignored).
-func requestLocale(r *http.Request) string {
-	for _, h := range []string{r.Header.Get("X-Language"), r.Header.Get("Accept-Language")} {
-		for _, part := range strings.Split(h, ",") {
-			tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			code, _, _ := strings.Cut(tag, "-")
-			if code = strings.ToLower(strings.TrimSpace(code)); code != "" && code != "*" {
-				return code
-			}
-		}
-	}
-	return ""
-}
-
-// sseWriter writes server-sent events, opening the stream on first use.
-// Callers serialise access (the request's output lock).
-type sseWriter struct {
-	w      http.ResponseWriter
-	opened bool
-}
-
-func (s *sseWriter) open() {
-	h := s.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache, no-transform")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
-	s.w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(s.w, ": connected\n\n")
-	s.opened = true
-}
-
-// frame writes one event. JSON from encoding/json has no raw newlines, so
-// one data line carries it.
-func (s *sseWriter) frame(event string, data json.RawMessage) error {
-	if !s.opened {
-		s.open()
-	}
-	return s.event(event, data)
-}
-
-func (s *sseWriter) event(event string, data json.RawMessage) error {
-	var b bytes.Buffer
-	b.Grow(len(event) + len(data) + 16)
-	b.WriteString("event: ")
-	b.WriteString(event)
-	b.WriteString("\ndata: ")
-	b.Write(data)
-	b.WriteString("\n\n")
-	if _, err := s.w.Write(b.Bytes()); err != nil {
-		return err
-	}
-	return http.NewResponseController(s.w).Flush()
 }

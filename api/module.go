@@ -85,7 +85,7 @@ type Module struct {
 	routes atomic.Pointer[map[string]*entry]
 
 	srv    atomic.Pointer[luckystack.Server]
-	pool   atomic.Pointer[workerPool]
+	pool   atomic.Pointer[WorkerPool]
 	closed atomic.Bool
 
 	flightsMu sync.Mutex // Protects following.
@@ -154,7 +154,7 @@ func (m *Module) Install(s *luckystack.Server) error {
 		return errors.New("api: module already installed on another server")
 	}
 	if m.pool.Load() == nil {
-		m.pool.Store(newWorkerPool(s))
+		m.pool.Store(NewWorkerPool(s))
 	}
 	s.HandleSocketEvent(string(events.NameAPIRequest), m.onAPIRequest)
 	s.HandleSocketEvent(string(events.NameAPICancel), m.onAPICancel)

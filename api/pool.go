@@ -11,25 +11,28 @@ import (
 // it exits.
 const workerIdle = 10 * time.Second
 
-// workerPool runs requests on goroutines owned by the server, reusing idle
-// ones. A fresh goroutine per request starts with a small stack and grows
+// WorkerPool runs requests on goroutines owned by the server, reusing idle
+// ones. The sync module (and a user's own feature module) uses it the same
+// way the api module does. A fresh goroutine per request starts with a small stack and grows
 // it while decoding JSON; in the benchmark that copying was ~15% of CPU. A
 // reused worker keeps its grown stack. The pool is elastic: a request never
 // waits for a busy worker (a new one starts instead), so it adds no
 // queueing; MaxInFlight is what bounds the number of workers per client.
-type workerPool struct {
+type WorkerPool struct {
 	srv  *luckystack.Server
 	jobs chan func(context.Context) // unbuffered: a send succeeds only into an idle worker
 }
 
-func newWorkerPool(srv *luckystack.Server) *workerPool {
-	return &workerPool{srv: srv, jobs: make(chan func(context.Context))}
+// NewWorkerPool returns a pool whose workers belong to srv (Server.Go), so
+// Shutdown cancels and waits for them.
+func NewWorkerPool(srv *luckystack.Server) *WorkerPool {
+	return &WorkerPool{srv: srv, jobs: make(chan func(context.Context))}
 }
 
-// submit runs job on an idle worker or a new one, with the server's
+// Submit runs job on an idle worker or a new one, with the server's
 // context (cancelled at Shutdown). It reports false (and does not run job)
 // once the server is shutting down.
-func (p *workerPool) submit(job func(ctx context.Context)) bool {
+func (p *WorkerPool) Submit(job func(ctx context.Context)) bool {
 	select {
 	case p.jobs <- job:
 		return true
@@ -40,7 +43,7 @@ func (p *workerPool) submit(job func(ctx context.Context)) bool {
 
 // work runs job, then serves further jobs until it has been idle for
 // workerIdle or the server stops.
-func (p *workerPool) work(ctx context.Context, job func(context.Context)) {
+func (p *WorkerPool) work(ctx context.Context, job func(context.Context)) {
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {

@@ -55,7 +55,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 		m.refuseInFlight(r)
 		return
 	}
-	if !m.pool.Load().submit(r.run) {
+	if !m.pool.Load().Submit(r.run) {
 		m.release(r.sid, r.idx, &r.flight)
 	}
 }

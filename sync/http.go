@@ -44,20 +44,20 @@ func (h httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.m
 	srv := m.server()
 	ctx := r.Context()
-	sse := wantsSSE(r, m.opts.StreamParam)
+	sse := api.WantsSSE(r, m.opts.StreamParam)
 	req := &Request{
 		RouteName: unknownRoute, Transport: api.TransportHTTP, HTTP: r, m: m,
-		IP: srv.ClientIP(r), Locale: requestLocale(r), Token: srv.ExtractTokenFromRequest(r),
+		IP: srv.ClientIP(r), Locale: luckystack.RequestLocale(r), Token: srv.ExtractTokenFromRequest(r),
 	}
-	sw := &sseWriter{w: w}
-	req.out = &output{canStream: sse, send: func(b json.RawMessage) error { return sw.frame("stream", b) }}
+	sw := api.NewSSEWriter(w)
+	req.out = &output{canStream: sse, send: func(b json.RawMessage) error { return sw.Frame("stream", b) }}
 	c := &call{m: m, req: req, bg: context.WithoutCancel(ctx)}
 	write := func(status int, body json.RawMessage, ok bool) {
 		// A refusal before any chunk is plain JSON with its real status,
 		// which an SSE stream could no longer carry.
 		req.out.close()
-		if sw.opened || (sse && ok) {
-			_ = sw.frame("final", body)
+		if sw.Opened() || (sse && ok) {
+			_ = sw.Frame("final", body)
 			return
 		}
 		luckystack.WriteJSON(w, status, body)
@@ -91,8 +91,8 @@ func (h httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 		if !c.answered {
 			c.answered = true
-			if sw.opened {
-				_ = sw.event("error", sseErrorFrame)
+			if sw.Opened() {
+				_ = sw.Event("error", sseErrorFrame)
 				return
 			}
 			luckystack.WriteJSON(w, http.StatusInternalServerError, encodeEnv(m.failCode(req, events.CodeSyncServerExecutionFailed)))
@@ -177,67 +177,4 @@ func (m *Module) readBody(r *http.Request, req *Request) (*httpBody, *events.Err
 		return nil, &env
 	}
 	return &body, nil
-}
-
-// wantsSSE reports whether the caller asked for server-sent events.
-func wantsSSE(r *http.Request, param string) bool {
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		return true
-	}
-	switch r.URL.Query().Get(param) {
-	case "true", "1":
-		return true
-	}
-	return false
-}
-
-// requestLocale picks the first language of X-Language, else of
-// Accept-Language, as a short lower-case code.
-func requestLocale(r *http.Request) string {
-	for _, h := range []string{r.Header.Get("X-Language"), r.Header.Get("Accept-Language")} {
-		for _, part := range strings.Split(h, ",") {
-			tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			code, _, _ := strings.Cut(tag, "-")
-			if code = strings.ToLower(strings.TrimSpace(code)); code != "" && code != "*" {
-				return code
-			}
-		}
-	}
-	return ""
-}
-
-// sseWriter writes server-sent events, opening the stream on first use.
-// Callers serialise access (the request's output lock, or the pipeline's
-// goroutine after the handler returned).
-type sseWriter struct {
-	w      http.ResponseWriter
-	opened bool
-}
-
-func (s *sseWriter) frame(event string, data json.RawMessage) error {
-	if !s.opened {
-		h := s.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache, no-transform")
-		h.Set("Connection", "keep-alive")
-		h.Set("X-Accel-Buffering", "no")
-		s.w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(s.w, ": connected\n\n")
-		s.opened = true
-	}
-	return s.event(event, data)
-}
-
-func (s *sseWriter) event(event string, data json.RawMessage) error {
-	var b bytes.Buffer
-	b.Grow(len(event) + len(data) + 16)
-	b.WriteString("event: ")
-	b.WriteString(event)
-	b.WriteString("\ndata: ")
-	b.Write(data)
-	b.WriteString("\n\n")
-	if _, err := s.w.Write(b.Bytes()); err != nil {
-		return err
-	}
-	return http.NewResponseController(s.w).Flush()
 }

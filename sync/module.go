@@ -70,7 +70,7 @@ type Module struct {
 	routes atomic.Pointer[map[string]*entry]
 
 	srv    atomic.Pointer[luckystack.Server]
-	pool   atomic.Pointer[workerPool]
+	pool   atomic.Pointer[api.WorkerPool]
 	closed atomic.Bool
 
 	flightsMu stdsync.Mutex // Protects following.
@@ -137,7 +137,7 @@ func (m *Module) Install(s *luckystack.Server) error {
 		return errors.New("sync: module already installed on another server")
 	}
 	if m.pool.Load() == nil {
-		m.pool.Store(newWorkerPool(s))
+		m.pool.Store(api.NewWorkerPool(s))
 	}
 	s.HandleSocketEvent(string(events.NameSync), m.onSync)
 	s.HandleSocketEvent(string(events.NameSyncCancel), m.onSyncCancel)
@@ -290,47 +290,4 @@ func newCancelID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// workerIdle is how long an idle worker waits for another request.
-const workerIdle = 10 * time.Second
-
-// workerPool runs requests on goroutines owned by the server, reusing idle
-// ones (a reused worker keeps its grown stack), as the api module does. A
-// request never waits for a busy worker; MaxInFlight bounds the workers per
-// client.
-type workerPool struct {
-	srv  *luckystack.Server
-	jobs chan func(context.Context) // unbuffered: a send succeeds only into an idle worker
-}
-
-func newWorkerPool(srv *luckystack.Server) *workerPool {
-	return &workerPool{srv: srv, jobs: make(chan func(context.Context))}
-}
-
-// submit runs job on an idle worker or a new one with the server's context;
-// false (job not run) once the server is shutting down.
-func (p *workerPool) submit(job func(ctx context.Context)) bool {
-	select {
-	case p.jobs <- job:
-		return true
-	default:
-	}
-	return p.srv.Go(func(ctx context.Context) { p.work(ctx, job) })
-}
-
-func (p *workerPool) work(ctx context.Context, job func(context.Context)) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		job(ctx)
-		idle.Reset(workerIdle)
-		select {
-		case job = <-p.jobs:
-		case <-idle.C:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
 }

@@ -63,7 +63,7 @@ func syncPressureBlocked(t *testing.T, entered <-chan int, left <-chan error) in
 		select {
 		case err := <-left:
 			require.NoError(t, err, "chunk %d", i)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(500 * time.Millisecond):
 			return i
 		}
 	}
@@ -103,7 +103,10 @@ func TestSyncFlushPressure(t *testing.T) {
 	require.NoError(t, a.Emit("sync", syncMsg("sync/chat/pump/v1", Msg{Text: "go"}, "r", 1)))
 	i := syncPressureBlocked(t, entered, left)
 	assert.GreaterOrEqual(t, i+1, threshold/chunk, "no wait below the threshold")
-	assert.Less(t, i, threshold/chunk+2, "the wait starts at the threshold")
+	// A poll in flight can take one batch off the queue, so the wait may
+	// start a few chunks later on a loaded machine; it must still start
+	// long before the handler's 60 chunks.
+	assert.Less(t, i, threshold/chunk+4, "the wait starts at the threshold")
 
 	assert.Contains(t, p.get(t), `"status":"stream"`, "the member reads again")
 	select {

@@ -59,7 +59,7 @@ func (m *Module) onSync(_ context.Context, cl *luckystack.Client, payload json.R
 		}
 		return
 	}
-	started := m.pool.Load().submit(func(sctx context.Context) {
+	started := m.pool.Load().Submit(func(sctx context.Context) {
 		stop := context.AfterFunc(sctx, func() { cancel(context.Canceled) })
 		defer func() {
 			stop()
