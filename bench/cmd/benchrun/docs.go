@@ -37,6 +37,8 @@ func renderDocs(root, path string, files []string) error {
 	b.WriteString("Each figure is the median over the repetitions with min–max beside it; every run starts fresh\n")
 	b.WriteString("server processes and the Go/Node order alternates between repetitions. Ratio = Go ÷ Node medians,\n")
 	b.WriteString("so read it against the \"better\" column (for latencies and memory, below 1 is better for Go).\n")
+	b.WriteString("The issues' targets against these figures, what bounds the ones missed, and the presence and router\n")
+	b.WriteString("measurements are in [PERFORMANCE.md](PERFORMANCE.md).\n")
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
