@@ -123,6 +123,10 @@ func (p *publisher) close() {
 func (p *publisher) take() (batch []pubItem, closed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		// Nothing to swap: the queue keeps its memory, and so does spare.
+		return nil, p.closed
+	}
 	batch = p.queue
 	p.queue = p.spare[:0]
 	p.spare = nil
@@ -136,7 +140,6 @@ func (p *publisher) run() {
 		for {
 			batch, closed := p.take()
 			if len(batch) == 0 {
-				p.spare = batch
 				if closed {
 					return
 				}
