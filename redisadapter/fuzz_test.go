@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,11 +69,21 @@ func FuzzTranscode(f *testing.F) {
 	f.Add(`[{"_placeholder":true,"num":1},{"x":{"num":0,"_placeholder":true}}]`, []byte{9}, []byte{8, 8})
 	f.Add(`[1.5,-0,1e21,1e-7,18446744073709551616,9007199254740993,"\u00e9\ud800",null,true]`, []byte{}, []byte{})
 	f.Add(`{"b":{"_placeholder":false},"a":[[[]]],"":""}`, []byte{}, []byte{})
+	// Invalid JSON the walker must refuse, as json.Valid does.
+	for _, bad := range []string{`[1 2]`, `[,1]`, `[1,]`, `{"a" 1}`, `{"a":1,}`, `{,}`, `tru`, `nul`, `01`, `1.`, `-`, `1e`,
+		`.5`, `+1`, "\"\x01\"", `"\x"`, `[1]x`, `{"a":1}}`, `{1:2}`, ` `, `[`, `"`} {
+		f.Add(bad, []byte{}, []byte{})
+	}
 
 	f.Fuzz(func(t *testing.T, in string, a, b []byte) {
 		atts := [][]byte{a, b}
 		m, err := appendJSONAsMsgpack(nil, []byte(in), atts)
 		if err != nil {
+			// The walker validates the grammar itself: it may refuse valid
+			// JSON only for its depth limit or a bad placeholder.
+			if !errors.Is(err, errTooDeep) && !errors.Is(err, errBadPlaceholder) {
+				require.False(t, json.Valid([]byte(in)), "refused valid JSON %q: %v", in, err)
+			}
 			return
 		}
 		require.True(t, json.Valid([]byte(in)), "accepted invalid JSON %q", in)

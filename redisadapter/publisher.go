@@ -46,6 +46,7 @@ type publisher struct {
 	cluster *redis.ClusterClient // non-nil when NUMSUB must be summed over masters
 	wake    chan struct{}        // capacity 1: "the queue went non-empty"
 	spare   []pubItem            // drained batch kept for reuse; publisher goroutine only
+	cmds    []redis.Cmder        // exec's commands, reused; publisher goroutine only
 
 	mu     sync.Mutex // Protects following.
 	queue  []pubItem
@@ -122,6 +123,10 @@ func (p *publisher) close() {
 func (p *publisher) take() (batch []pubItem, closed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		// Nothing to swap: the queue keeps its memory, and so does spare.
+		return nil, p.closed
+	}
 	batch = p.queue
 	p.queue = p.spare[:0]
 	p.spare = nil
@@ -135,7 +140,6 @@ func (p *publisher) run() {
 		for {
 			batch, closed := p.take()
 			if len(batch) == 0 {
-				p.spare = batch
 				if closed {
 					return
 				}
@@ -166,9 +170,10 @@ func (p *publisher) run() {
 				}
 			}
 			clear(batch) // drop payload references before reuse
-			if cap(batch) <= 4*maxBatch {
-				p.spare = batch[:0]
-			}
+			// Kept whatever its size: the queue never exceeds
+			// MaxPendingPublishes, and under load it reaches that size again
+			// at once, so dropping it would only mean growing it anew.
+			p.spare = batch[:0]
 		}
 	}
 }
@@ -180,7 +185,11 @@ func (p *publisher) exec(batch []pubItem) bool {
 	ctx, cancel := context.WithTimeout(p.a.ctx, publishTimeout)
 	defer cancel()
 	pipe := p.a.client.Pipeline()
-	cmds := make([]redis.Cmder, len(batch))
+	if cap(p.cmds) < len(batch) {
+		p.cmds = make([]redis.Cmder, maxBatch)
+	}
+	cmds := p.cmds[:len(batch)]
+	defer clear(cmds) // the commands hold payloads: release them
 	queued := 0
 	var clusterJobs []pubItem
 	for i, it := range batch {

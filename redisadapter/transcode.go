@@ -340,21 +340,23 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 // appendJSONAsMsgpack appends the msgpack form of the JSON value data, writing
-// each placeholder object as a bin holding the attachment it names. The JSON is
-// validated up front by encoding/json, so the hand-written walker below only
-// ever sees well-formed input and can stay small.
+// each placeholder object as a bin holding the attachment it names. The walker
+// checks the JSON grammar as it goes (it accepts exactly what json.Valid
+// does, up to maxDepth; FuzzJSONWalkerValidates holds it to that): validating
+// in a separate pass first cost as much as the transcoding itself on every
+// broadcast.
 func appendJSONAsMsgpack(dst []byte, data []byte, atts [][]byte) ([]byte, error) {
-	if !json.Valid(data) {
-		return dst, errInvalidJSON
-	}
 	t := jsonWalker{src: data, atts: atts, out: dst}
 	if err := t.value(0); err != nil {
 		return dst, err
 	}
+	if t.skipSpace(); t.pos != len(t.src) {
+		return dst, errInvalidJSON
+	}
 	return t.out, nil
 }
 
-// jsonWalker transcodes validated JSON to msgpack in one pass.
+// jsonWalker validates JSON and transcodes it to msgpack in one pass.
 type jsonWalker struct {
 	src  []byte
 	pos  int
@@ -395,20 +397,44 @@ func (t *jsonWalker) value(depth int) error {
 		t.out = appendStr(t.out, s)
 		return err
 	case 't':
-		t.pos += len("true")
+		if !t.literal("true") {
+			return errInvalidJSON
+		}
 		t.out = appendBool(t.out, true)
 	case 'f':
-		t.pos += len("false")
+		if !t.literal("false") {
+			return errInvalidJSON
+		}
 		t.out = appendBool(t.out, false)
 	case 'n':
-		t.pos += len("null")
+		if !t.literal("null") {
+			return errInvalidJSON
+		}
 		t.out = appendNil(t.out)
-	case 0:
-		return errInvalidJSON
-	default:
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return t.number()
+	default:
+		return errInvalidJSON
 	}
 	return nil
+}
+
+// literal consumes lit when the input continues with it.
+func (t *jsonWalker) literal(lit string) bool {
+	if len(t.src)-t.pos < len(lit) || string(t.src[t.pos:t.pos+len(lit)]) != lit {
+		return false
+	}
+	t.pos += len(lit)
+	return true
+}
+
+// digits consumes a run of decimal digits and reports how many there were.
+func (t *jsonWalker) digits() int {
+	start := t.pos
+	for t.pos < len(t.src) && t.src[t.pos] >= '0' && t.src[t.pos] <= '9' {
+		t.pos++
+	}
+	return t.pos - start
 }
 
 // number transcodes a number literal. Integer literals are parsed exactly, so
@@ -417,14 +443,32 @@ func (t *jsonWalker) value(depth int) error {
 func (t *jsonWalker) number() error {
 	start := t.pos
 	integer := true
-	for t.pos < len(t.src) {
-		c := t.src[t.pos]
-		if c == '.' || c == 'e' || c == 'E' {
-			integer = false
-		} else if c != '-' && c != '+' && (c < '0' || c > '9') {
-			break
-		}
+	// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+	if t.src[t.pos] == '-' {
 		t.pos++
+	}
+	switch {
+	case t.pos < len(t.src) && t.src[t.pos] == '0':
+		t.pos++
+	case t.digits() == 0:
+		return errInvalidJSON
+	}
+	if t.pos < len(t.src) && t.src[t.pos] == '.' {
+		integer = false
+		t.pos++
+		if t.digits() == 0 {
+			return errInvalidJSON
+		}
+	}
+	if t.pos < len(t.src) && (t.src[t.pos] == 'e' || t.src[t.pos] == 'E') {
+		integer = false
+		t.pos++
+		if t.pos < len(t.src) && (t.src[t.pos] == '+' || t.src[t.pos] == '-') {
+			t.pos++
+		}
+		if t.digits() == 0 {
+			return errInvalidJSON
+		}
 	}
 	lit := string(t.src[start:t.pos])
 	if integer {
@@ -457,8 +501,11 @@ func (t *jsonWalker) str() ([]byte, error) {
 	escaped := false
 	i := start + 1
 	for ; i < len(t.src) && t.src[i] != '"'; i++ {
-		if t.src[i] == '\\' {
-			escaped = true
+		switch {
+		case t.src[i] < 0x20:
+			return nil, errInvalidJSON // control characters must be escaped
+		case t.src[i] == '\\':
+			escaped = true // json.Unmarshal below checks the escapes
 			i++
 		}
 	}
@@ -488,19 +535,26 @@ func (t *jsonWalker) array(depth int) error {
 	start := len(t.out)
 	t.out = append(t.out, 0, 0, 0, 0, 0)
 	n := 0
+	if t.peek() == ']' {
+		t.pos++
+		t.fixHeader(start, appendArrayHeader(nil, n))
+		return nil
+	}
 	for {
-		switch t.peek() {
-		case ']':
-			t.pos++
-			t.fixHeader(start, appendArrayHeader(nil, n))
-			return nil
-		case ',':
-			t.pos++
-		}
 		if err := t.value(depth + 1); err != nil {
 			return err
 		}
 		n++
+		switch t.peek() {
+		case ',':
+			t.pos++
+		case ']':
+			t.pos++
+			t.fixHeader(start, appendArrayHeader(nil, n))
+			return nil
+		default:
+			return errInvalidJSON
+		}
 	}
 }
 
@@ -517,26 +571,20 @@ func (t *jsonWalker) object(depth int) error {
 	n := 0
 	placeholder := false
 	var num []byte
+	if t.peek() == '}' {
+		return t.endObject(start, n, placeholder, num)
+	}
 	for {
-		switch t.peek() {
-		case '}':
-			t.pos++
-			if placeholder {
-				return t.placeholder(start, num)
-			}
-			t.fixHeader(start, appendMapHeader(nil, n))
-			return nil
-		case ',':
-			t.pos++
-			t.skipSpace()
-		}
+		t.skipSpace()
 		key, err := t.str()
 		if err != nil {
 			return err
 		}
 		t.out = appendStr(t.out, key)
-		t.peek()
-		t.pos++ // ':'
+		if t.peek() != ':' {
+			return errInvalidJSON
+		}
+		t.pos++
 		vstart := t.peek()
 		vpos := t.pos
 		if err := t.value(depth + 1); err != nil {
@@ -549,7 +597,26 @@ func (t *jsonWalker) object(depth int) error {
 			num = t.src[vpos:t.pos]
 		}
 		n++
+		switch t.peek() {
+		case ',':
+			t.pos++
+		case '}':
+			return t.endObject(start, n, placeholder, num)
+		default:
+			return errInvalidJSON
+		}
 	}
+}
+
+// endObject consumes '}' and writes the header of the object of n entries
+// written from start, or its attachment when it was a placeholder.
+func (t *jsonWalker) endObject(start, n int, placeholder bool, num []byte) error {
+	t.pos++
+	if placeholder {
+		return t.placeholder(start, num)
+	}
+	t.fixHeader(start, appendMapHeader(nil, n))
+	return nil
 }
 
 // placeholder replaces the object written from start with the bin of the

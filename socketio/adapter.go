@@ -273,9 +273,14 @@ func (m *MemoryAdapter) Broadcast(p *Packet, opts BroadcastOptions) error {
 // BroadcastLocal delivers p to the selected local sockets, encoding it once,
 // and reports how many sockets it was handed to.
 func (m *MemoryAdapter) BroadcastLocal(p *Packet, opts BroadcastOptions) int {
-	msgs := encodeWire(p)
+	// Encoded at the first recipient: with a cluster adapter most
+	// broadcasts select no local socket, and encoding them would be waste.
+	var msgs []*wireMsg
 	n := 0
 	m.forEach(opts, func(s *Socket) {
+		if msgs == nil {
+			msgs = encodeWire(p)
+		}
 		if s.client.conn.enqueue(opts.Flags.Volatile, msgs...) {
 			n++
 		}
