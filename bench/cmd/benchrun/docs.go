@@ -11,7 +11,9 @@ import (
 
 // defaultResultFiles are the result files docs/BENCHMARKS.md is made of, in
 // the order the sections appear. Smoke results never go into the docs.
-var defaultResultFiles = []string{"latest.json", "latest-2core.json"}
+// latest-s3-5reps.json is a rerun of the noisiest points (S3, LS_api) with
+// more repetitions, kept beside the matrix rather than merged into it.
+var defaultResultFiles = []string{"latest.json", "latest-s3-5reps.json", "latest-2core.json"}
 
 // renderDocs regenerates the markdown at path from the given result files
 // (default: the existing defaultResultFiles). Only measured numbers are
@@ -63,6 +65,9 @@ func writeSection(b *strings.Builder, rep *report, file, root string) {
 	}
 	if rep.Mode != "full" {
 		title += " — " + rep.Mode + " run"
+	}
+	if strings.Contains(rep.Command, "-scenarios") {
+		title += " — selected points rerun"
 	}
 	rel, err := filepath.Rel(root, file)
 	if err != nil {

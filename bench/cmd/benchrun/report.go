@@ -59,7 +59,7 @@ type report struct {
 func (r *runner) placement() string {
 	if r.pinned {
 		return "pinned: each server taskset -c 0 (Go GOMAXPROCS=1), loadgen taskset -c 1 (GOMAXPROCS=1); " +
-			"S5 puts both instances and redis-server on core 0"
+			"S5 puts both instances and redis-server on core 0; S5_pub puts its redis-server on core 1"
 	}
 	return "2core: nothing pinned; Go server GOMAXPROCS=2; Node is one process (one JS thread, no cluster mode); " +
 		"the loadgen shares both cores"
