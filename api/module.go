@@ -115,22 +115,7 @@ func New(opts Options) *Module {
 		opts.Timeout = 0
 	}
 	rl := &opts.RateLimit
-	if rl.DefaultAPILimit == 0 {
-		rl.DefaultAPILimit = 60
-	}
-	if rl.DefaultIPLimit == 0 {
-		rl.DefaultIPLimit = 100
-	}
-	if rl.Window == 0 {
-		rl.Window = time.Minute
-	}
-	if rl.Window < 0 {
-		m.problems = append(m.problems, fmt.Sprintf("RateLimit.Window %v is negative", rl.Window))
-		rl.Window = time.Minute
-	}
-	if rl.OnStoreError != FallbackToMemory && rl.OnStoreError != DenyOnStoreError {
-		m.problems = append(m.problems, fmt.Sprintf("RateLimit.OnStoreError %d is unknown", int(rl.OnStoreError)))
-	}
+	m.problems = append(m.problems, rl.ApplyDefaults()...)
 	if opts.StreamParam == "" {
 		opts.StreamParam = "stream"
 	}
@@ -272,4 +257,29 @@ func (m *Module) onAPICancel(_ context.Context, c *luckystack.Client, payload js
 		return
 	}
 	m.cancelFlight(c.ID(), msg.ResponseIndex.Value)
+}
+
+// ApplyDefaults fills the zero fields of o with the documented defaults
+// (60 per route, 100 per IP, a one-minute window) and returns what is
+// invalid, for a module's Verify. The api and sync modules share it, so
+// both read one RateLimitOptions the same way.
+func (o *RateLimitOptions) ApplyDefaults() []string {
+	var problems []string
+	if o.DefaultAPILimit == 0 {
+		o.DefaultAPILimit = 60
+	}
+	if o.DefaultIPLimit == 0 {
+		o.DefaultIPLimit = 100
+	}
+	if o.Window == 0 {
+		o.Window = time.Minute
+	}
+	if o.Window < 0 {
+		problems = append(problems, fmt.Sprintf("RateLimit.Window %v is negative", o.Window))
+		o.Window = time.Minute
+	}
+	if o.OnStoreError != FallbackToMemory && o.OnStoreError != DenyOnStoreError {
+		problems = append(problems, fmt.Sprintf("RateLimit.OnStoreError %d is unknown", int(o.OnStoreError)))
+	}
+	return problems
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	stdsync "sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/api"
@@ -98,19 +97,7 @@ func New(opts Options) *Module {
 		opts.FanoutConcurrency = 1
 	}
 	rl := &opts.RateLimit
-	if rl.DefaultAPILimit == 0 {
-		rl.DefaultAPILimit = 60
-	}
-	if rl.DefaultIPLimit == 0 {
-		rl.DefaultIPLimit = 100
-	}
-	if rl.Window == 0 {
-		rl.Window = time.Minute
-	}
-	if rl.Window < 0 {
-		m.problems = append(m.problems, fmt.Sprintf("RateLimit.Window %v is negative", rl.Window))
-		rl.Window = time.Minute
-	}
+	m.problems = append(m.problems, rl.ApplyDefaults()...)
 	if opts.StreamParam == "" {
 		opts.StreamParam = "stream"
 	}
