@@ -196,8 +196,7 @@ func (s *Server) revokeSession(ctx context.Context, token, userID, reason, by st
 	if err := s.sessions.Delete(ctx, token); err != nil {
 		return err
 	}
-	_ = s.io.To(room).Emit(string(events.NameLogout), string(events.LogoutSuccess))
-	err := s.io.To(room).DisconnectSockets(ctx, false)
+	err := s.LogoutSockets(ctx, token)
 	DispatchHook(ctx, s, SessionRevoked, &SessionRevokedEvent{Token: token, UserID: userID, Reason: reason, By: by})
 	return err
 }
@@ -273,9 +272,17 @@ func (s *Server) DeleteSession(ctx context.Context, token string) error {
 	if err := s.sessions.Delete(ctx, token); err != nil {
 		return err
 	}
-	room := SessionRoom(token)
-	_ = s.io.To(room).Emit(string(events.NameLogout), string(events.LogoutSuccess))
-	err := s.io.To(room).DisconnectSockets(ctx, false)
+	err := s.LogoutSockets(ctx, token)
 	DispatchHook(ctx, s, PostSessionDelete, ev)
 	return err
+}
+
+// LogoutSockets tells every socket of a session, on every instance, "logout"
+// "success" and disconnects them. DeleteSession does it after deleting; a
+// module that deletes the session itself and must answer its caller in
+// between (the api's logout shortcut) calls it afterwards.
+func (s *Server) LogoutSockets(ctx context.Context, token string) error {
+	room := SessionRoom(token)
+	_ = s.io.To(room).Emit(string(events.NameLogout), string(events.LogoutSuccess))
+	return s.io.To(room).DisconnectSockets(ctx, false)
 }

@@ -206,10 +206,9 @@ func (m *Module) logout(ctx context.Context, c *call) {
 	}
 	inRoom := cl.InRoom(luckystack.SessionRoom(req.Token))
 	m.respond(ctx, c, newEnvelope(successLogout, events.StatusSuccess, http.StatusOK))
-	// DeleteSession tells every socket of the session, on every instance,
-	// and disconnects them; the session is already gone, so this repeats
-	// the delete harmlessly.
-	if err := srv.DeleteSession(ctx, req.Token); err != nil {
+	// Every socket of the session, on every instance, hears "logout" and is
+	// disconnected; the session itself is already deleted above.
+	if err := srv.LogoutSockets(ctx, req.Token); err != nil {
 		srv.Logger().Warn("api: logout: notify session sockets", "err", err)
 	}
 	if !inRoom {
