@@ -213,7 +213,7 @@ func (m *Module) logout(ctx context.Context, c *call) {
 	}
 	if !inRoom {
 		// The session resolved after this socket connected, so it is not in
-		// the session's room and DeleteSession did not reach it.
+		// the session's room and LogoutSockets did not reach it.
 		_ = cl.Emit(logoutEvent, string(events.LogoutSuccess))
 	}
 	luckystack.DispatchHook(ctx, srv, PostLogout, ev)
