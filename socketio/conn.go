@@ -44,6 +44,7 @@ type conn struct {
 	spare     []*wireMsg
 	outBytes  int
 	writing   bool          // a websocket flush goroutine runs
+	held      int           // connect phases in progress; the queue waits while open
 	polling   bool          // a GET waits
 	posting   bool          // a POST is being read
 	pollWake  chan struct{} // buffered(1); wakes the waiting GET
@@ -145,6 +146,9 @@ func (c *conn) enqueue(volatile bool, msgs ...*wireMsg) bool {
 
 // kickLocked makes the active transport take the queue.
 func (c *conn) kickLocked() {
+	if c.heldLocked() {
+		return
+	}
 	if c.wsNet != nil {
 		if !c.writing {
 			c.writing = true
@@ -160,6 +164,33 @@ func (c *conn) kickLocked() {
 		default:
 		}
 	}
+}
+
+// heldLocked reports whether the queue must stay unsent: a namespace
+// connect is running its handlers. A closing conn is never held, so its
+// last packets and the close frame still go out.
+func (c *conn) heldLocked() bool { return c.held > 0 && c.state == stateOpen }
+
+// hold keeps everything queued from reaching the wire until release. A
+// socket's CONNECT is queued under a hold and its connection handlers run
+// before release, so the client cannot act on the connect (and make other
+// sockets act on it) before what those handlers set up, such as rooms,
+// exists: Node gives the same guarantee by running the handlers in the
+// tick that sends CONNECT.
+func (c *conn) hold() {
+	c.mu.Lock()
+	c.held++
+	c.mu.Unlock()
+}
+
+// release ends one hold and sends what waited.
+func (c *conn) release() {
+	c.mu.Lock()
+	c.held--
+	if len(c.out) > 0 {
+		c.kickLocked()
+	}
+	c.mu.Unlock()
 }
 
 // takeLocked removes and returns the queue, swapping in the spare slice so a

@@ -81,7 +81,11 @@ func (n *Namespace) Adapter() Adapter { return n.adapter }
 func (n *Namespace) Use(mw Middleware) { cowAppend(&n.regMu, &n.middlewares, mw) }
 
 // OnConnection appends a handler run for each new socket, after the
-// middlewares and before the socket's first event. Safe while serving.
+// middlewares and before the socket's first event. The client receives
+// CONNECT only after every handler returned (or one called
+// [Socket.EmitWithAck]), so what a handler sets up, such as rooms, is in
+// place before the client can act; what a handler emits follows CONNECT.
+// Safe while serving.
 func (n *Namespace) OnConnection(fn func(s *Socket)) { cowAppend(&n.regMu, &n.onConnection, fn) }
 
 // OnDisconnect appends a handler run when a socket disconnects, with Node's

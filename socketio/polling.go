@@ -28,7 +28,7 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 		writeEIOError(w, errCodeUnknownSID, "")
 		return
 	}
-	if len(c.out) == 0 {
+	if len(c.out) == 0 || c.heldLocked() {
 		if c.pollWake == nil {
 			c.pollWake = make(chan struct{}, 1)
 		}
@@ -59,6 +59,12 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 		c.polling = false
 		if c.wsNet != nil {
 			// Upgraded while waiting: the queue now belongs to the websocket.
+			c.mu.Unlock()
+			writePollBody(w, []byte{eioNoop})
+			return
+		}
+		if c.heldLocked() {
+			// Only the upgrade noop wakes a GET during a hold.
 			c.mu.Unlock()
 			writePollBody(w, []byte{eioNoop})
 			return

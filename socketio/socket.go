@@ -106,6 +106,7 @@ type Socket struct {
 	running    bool
 	space      chan struct{}
 	closeCause string
+	holding    bool // the conn is held for this socket's connect phase
 }
 
 func newSocket(nsp *Namespace, cl *client, auth json.RawMessage) *Socket {
@@ -257,6 +258,9 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	if !s.addAck(id, func(a Args, ok bool) { ch <- reply{a, ok} }) {
 		return Args{}, ErrDisconnected
 	}
+	// A connection handler waiting for an ack needs its packets on the
+	// wire: the connect phase ends here for the client.
+	s.endHold()
 	s.client.sendPacket(&Packet{Type: PacketEvent, Nsp: s.nsp.name, ID: id, Data: data, Attachments: att})
 	select {
 	case r := <-ch:
@@ -462,7 +466,12 @@ func (s *Socket) runConnect() {
 		return
 	}
 	s.connected = true
+	s.holding = true
 	s.mu.Unlock()
+	// The client sees CONNECT only once the handlers are done (see
+	// conn.hold); what they send follows it on the wire, as in Node.
+	s.client.conn.hold()
+	defer s.endHold()
 	s.client.joined()
 	s.nsp.add(s)
 	data, _ := json.Marshal(struct {
@@ -471,6 +480,17 @@ func (s *Socket) runConnect() {
 	s.client.sendPacket(&Packet{Type: PacketConnect, Nsp: s.nsp.name, ID: -1, Data: data})
 	for _, h := range s.nsp.onConnection.Load().list {
 		h(s)
+	}
+}
+
+// endHold releases the conn held by runConnect, once.
+func (s *Socket) endHold() {
+	s.mu.Lock()
+	h := s.holding
+	s.holding = false
+	s.mu.Unlock()
+	if h {
+		s.client.conn.release()
 	}
 }
 
@@ -487,12 +507,15 @@ func (s *Socket) reject(err error) {
 	if merr != nil {
 		data = []byte(`{"message":"connection rejected"}`)
 	}
-	s.client.sendPacket(&Packet{Type: PacketConnectError, Nsp: s.nsp.name, ID: -1, Data: data})
+	// Gone before the client can read the refusal: a CONNECT it sends in
+	// answer must find no half-rejected socket, or it would be taken for
+	// a duplicate and dropped.
 	s.mu.Lock()
 	s.closed = true
 	s.inbox = nil
 	s.mu.Unlock()
 	s.client.remove(s)
+	s.client.sendPacket(&Packet{Type: PacketConnectError, Nsp: s.nsp.name, ID: -1, Data: data})
 }
 
 func (s *Socket) isClosed() bool {

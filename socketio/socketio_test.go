@@ -783,3 +783,117 @@ func TestRepeatedConnect(t *testing.T) {
 	w.send("40")
 	w.waitClosed()
 }
+
+// TestConnectWaitsForConnectionHandlers: the client gets CONNECT only when
+// the connection handlers are done, so a room a handler joins already
+// holds the socket when the client learns it is connected, and what the
+// handler emits follows CONNECT. Over both transports.
+func TestConnectWaitsForConnectionHandlers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	release := make(chan struct{})
+	e.srv.Of("/").OnConnection(func(s *Socket) {
+		<-release
+		s.Join("welcomed")
+		assert.NoError(t, s.Emit("welcome"))
+	})
+	inRoom := func() int {
+		socks, err := e.srv.Of("/").In("welcomed").FetchSockets(context.Background())
+		require.NoError(t, err)
+		return len(socks)
+	}
+
+	t.Run("websocket", func(t *testing.T) {
+		w := e.with(t).dialWS()
+		w.send("40")
+		msgs := make(chan string, 4)
+		go func() {
+			defer close(msgs)
+			for {
+				_, data, err := w.c.ReadMessage()
+				if err != nil {
+					return
+				}
+				msgs <- string(data)
+			}
+		}()
+		select {
+		case m := <-msgs:
+			t.Fatalf("got %q before the handler returned", m)
+		case <-time.After(200 * time.Millisecond):
+		}
+		before := inRoom()
+		release <- struct{}{}
+		assert.True(t, strings.HasPrefix(recv(t, msgs), `40{"sid":"`))
+		assert.Equal(t, before+1, inRoom(), "the handler's join happened before CONNECT reached the client")
+		assert.Equal(t, `42["welcome"]`, recv(t, msgs))
+	})
+
+	t.Run("polling", func(t *testing.T) {
+		p := e.with(t).pollHandshake()
+		require.Equal(t, http.StatusOK, p.post("40"))
+		got := p.getAsync()
+		select {
+		case pkts := <-got:
+			t.Fatalf("got %q before the handler returned", pkts)
+		case <-time.After(200 * time.Millisecond):
+		}
+		before := inRoom()
+		release <- struct{}{}
+		pkts := recv(t, got)
+		require.NotEmpty(t, pkts)
+		assert.True(t, strings.HasPrefix(pkts[0], `40{"sid":"`), "%q", pkts)
+		assert.Equal(t, before+1, inRoom())
+		rest := pkts[1:]
+		if len(rest) == 0 {
+			rest = p.get()
+		}
+		assert.Equal(t, `42["welcome"]`, rest[0])
+	})
+}
+
+// TestConnectionHandlerMayWaitForAnAck: waiting for an ack inside a
+// connection handler sends what was held, so the client can answer.
+func TestConnectionHandlerMayWaitForAnAck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	answers := make(chan string, 1)
+	e.srv.Of("/").OnConnection(func(s *Socket) {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		a, err := s.EmitWithAck(ctx, "hello")
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		answers <- string(a.Raw(0))
+	})
+	w := e.dialWS()
+	w.send("40")
+	assert.True(t, strings.HasPrefix(w.readText(), `40{"sid":"`))
+	ev := w.readText()
+	require.True(t, strings.HasPrefix(ev, "42"), "%q", ev)
+	id := strings.TrimSuffix(strings.TrimPrefix(ev, "42"), `["hello"]`)
+	w.send("43" + id + `["there"]`)
+	assert.Equal(t, `"there"`, recv(t, answers))
+}
+
+// TestRetryRightAfterConnectError: a CONNECT sent the moment the refusal
+// arrives is answered, never taken for a duplicate of the refused one.
+func TestRetryRightAfterConnectError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	nsp := e.srv.Of("/gate")
+	nsp.Use(func(s *Socket) error {
+		if string(s.Auth()) != `{"ok":true}` {
+			return errors.New("refused")
+		}
+		return nil
+	})
+	w := e.dialWS()
+	for range 200 {
+		w.send("40/gate,")
+		require.Equal(t, `44/gate,{"message":"refused"}`, w.readText())
+	}
+	w.connect("/gate", `{"ok":true}`)
+}

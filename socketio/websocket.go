@@ -115,7 +115,7 @@ func readErrorReason(err error) string {
 func (c *conn) flushWebSocket() {
 	for {
 		c.mu.Lock()
-		if len(c.out) == 0 || c.state == stateClosed {
+		if len(c.out) == 0 || c.state == stateClosed || c.heldLocked() {
 			closing := c.state == stateClosing
 			c.writing = false
 			nc, code := c.wsNet, c.closeCode
