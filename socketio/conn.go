@@ -1,9 +1,12 @@
 package socketio
 
 import (
+	"context"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/luckystack/luckystack-go/internal/workpool"
 )
 
 type connState int
@@ -25,9 +28,9 @@ type conn struct {
 	id     string
 	hs     *handshakeInfo
 	client *client
-	// flush is c.flushWebSocket, bound once: a method value allocates, and
-	// every broadcast to an idle websocket starts it.
-	flush func()
+	// flush runs c.flushWebSocket, bound once: a method value allocates,
+	// and every broadcast to an idle websocket starts it.
+	flush workpool.Task
 	// read is c.readWebSocket, bound once: each wait for the next packets
 	// starts it on a fresh goroutine.
 	read func()
@@ -57,7 +60,7 @@ type conn struct {
 func newConn(s *Server, hs *handshakeInfo) *conn {
 	c := &conn{srv: s, id: newID(), hs: hs}
 	c.client = newClient(s, c)
-	c.flush = c.flushWebSocket
+	c.flush = func(context.Context) { c.flushWebSocket() }
 	c.read = c.readWebSocket
 	return c
 }
@@ -152,7 +155,7 @@ func (c *conn) kickLocked() {
 	if c.wsNet != nil {
 		if !c.writing {
 			c.writing = true
-			if !c.srv.routines.Go(c.flush) {
+			if !c.srv.routines.Run(c.flush) {
 				c.writing = false
 			}
 		}
@@ -225,7 +228,7 @@ func (c *conn) closeGracefully(reason string) {
 	if c.wsNet != nil {
 		if !c.writing {
 			c.writing = true
-			if !c.srv.routines.Go(c.flush) {
+			if !c.srv.routines.Run(c.flush) {
 				c.writing = false
 				c.mu.Unlock()
 				c.finish(reason)

@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/luckystack/luckystack-go/internal/workpool"
 )
 
 var (
@@ -107,10 +109,14 @@ type Socket struct {
 	space      chan struct{}
 	closeCause string
 	holding    bool // the conn is held for this socket's connect phase
+	// drainTask runs s.drain, bound once rather than per burst.
+	drainTask workpool.Task
 }
 
 func newSocket(nsp *Namespace, cl *client, auth json.RawMessage) *Socket {
-	return &Socket{id: newID(), nsp: nsp, client: cl, auth: auth}
+	s := &Socket{id: newID(), nsp: nsp, client: cl, auth: auth}
+	s.drainTask = func(context.Context) { s.drain() }
+	return s
 }
 
 // ID is the socket's 20-character id, also the name of its own room.
@@ -381,7 +387,7 @@ func (s *Socket) pushLocked(t task) {
 	s.inbox = append(s.inbox, t)
 	if !s.running {
 		s.running = true
-		if !s.nsp.srv.routines.Go(s.drain) {
+		if !s.nsp.srv.routines.Run(s.drainTask) {
 			s.running = false
 			s.inbox = nil
 		}
