@@ -35,6 +35,10 @@ type call struct {
 	// wait, when set, blocks until a timed-out handler really returned, so
 	// the socket's in-flight slot stays taken while it runs.
 	wait func()
+	// cancel, when set, ends the context the call runs with, which is then
+	// the handler's own: a socket request's context serves nothing else,
+	// so a second one per request would only cost.
+	cancel context.CancelCauseFunc
 }
 
 // request returns the call's Request once the route is known, for hook
@@ -182,8 +186,11 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 	if c.sse {
 		timeout = 0
 	}
-	hctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	hctx, cancel := ctx, c.cancel
+	if cancel == nil {
+		hctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+	}
 	req.out.bind(hctx)
 	start := time.Now()
 	out, err, finished := m.invoke(hctx, cancel, c, in, timeout)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -182,22 +183,22 @@ func decodeInput[In any](raw json.RawMessage, mode Validation) (In, error) {
 		_ = json.Unmarshal(raw, &in)
 		return in, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if mode == ValidationStrict {
-		dec.DisallowUnknownFields()
+	if mode != ValidationStrict {
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return in, err
+		}
+		return in, nil
 	}
-	if err := dec.Decode(&in); err != nil {
+	if err := decodeStrict(raw, &in); err != nil {
 		return in, err
 	}
-	if mode == ValidationStrict {
-		// Decoding an object always allocates a pointer In, so a Validate
-		// with a pointer receiver never sees nil here.
-		if v, ok := any(in).(validator); ok {
-			return in, v.Validate()
-		}
-		if v, ok := any(&in).(validator); ok {
-			return in, v.Validate()
-		}
+	// Decoding an object always allocates a pointer In, so a Validate with
+	// a pointer receiver never sees nil here.
+	if v, ok := any(in).(validator); ok {
+		return in, v.Validate()
+	}
+	if v, ok := any(&in).(validator); ok {
+		return in, v.Validate()
 	}
 	return in, nil
 }
@@ -222,3 +223,38 @@ func (m *Module) lookup(key string) *entry { return (*m.routes.Load())[key] }
 
 // Routes returns the registered route keys, sorted.
 func (m *Module) Routes() []string { return slices.Sorted(maps.Keys(*m.routes.Load())) }
+
+// strictDecoder is a json.Decoder that refuses unknown fields, reading
+// from a source that can be pointed at the next input. A Decoder cannot
+// be reset, and a new one per request (with its read buffer) was a
+// quarter of the api path's allocations.
+type strictDecoder struct {
+	src bytes.Reader
+	dec *json.Decoder
+}
+
+var strictDecoders = sync.Pool{New: func() any {
+	d := &strictDecoder{}
+	d.dec = json.NewDecoder(&d.src)
+	d.dec.DisallowUnknownFields()
+	return d
+}}
+
+// maxPooledInput bounds the inputs whose decoder goes back to the pool: the
+// decoder keeps a buffer the size of the largest input it read.
+const maxPooledInput = 16 << 10
+
+// decodeStrict decodes raw, one complete JSON value, into v.
+func decodeStrict(raw json.RawMessage, v any) error {
+	d := strictDecoders.Get().(*strictDecoder)
+	d.src.Reset(raw)
+	start := d.dec.InputOffset()
+	err := d.dec.Decode(v)
+	// A failed Decode leaves the decoder unusable, and bytes it has not
+	// consumed would be read as the next input: such a decoder is dropped.
+	if err == nil && d.src.Len() == 0 && d.dec.InputOffset()-start == int64(len(raw)) && len(raw) <= maxPooledInput {
+		d.src.Reset(nil)
+		strictDecoders.Put(d)
+	}
+	return err
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -152,6 +154,36 @@ func TestDecodeInput(t *testing.T) {
 	m, err := decodeInput[map[string]any](raw(`{"a":1}`), ValidationStrict)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"a": 1.0}, m)
+}
+
+// TestStrictDecoderReuse: the pooled strict decoders carry nothing from
+// one input to the next, whether the previous one decoded, failed halfway
+// or was large.
+func TestStrictDecoderReuse(t *testing.T) {
+	t.Parallel()
+	big := `{"n":5,"pad":"` + strings.Repeat("x", maxPooledInput) + `"}`
+	type padded struct {
+		N   int    `json:"n"`
+		Pad string `json:"pad"`
+	}
+	for i := range 200 {
+		switch i % 4 {
+		case 0:
+			v, err := decodeInput[validated](json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), ValidationStrict)
+			require.NoError(t, err)
+			require.Equal(t, i, v.N)
+		case 1:
+			_, err := decodeInput[validated](json.RawMessage(`{"n":1,"x":{"deep":[1,2`), ValidationStrict)
+			require.Error(t, err)
+		case 2:
+			_, err := decodeInput[validated](json.RawMessage(`{"x":2}`), ValidationStrict)
+			require.ErrorContains(t, err, "unknown field")
+		case 3:
+			v, err := decodeInput[padded](json.RawMessage(big), ValidationStrict)
+			require.NoError(t, err)
+			require.Equal(t, 5, v.N)
+		}
+	}
 }
 
 func TestSpreadResult(t *testing.T) {

@@ -14,8 +14,9 @@ import (
 var successLogout = json.RawMessage(`{"status":"success","httpStatus":200,"result":true}`)
 
 // socketRequest is one apiRequest on its way from the client's event loop
-// to the worker that serves it: one allocation for the parsed payload, the
-// in-flight registration and the job.
+// to the worker that serves it, and through the pipeline there: the parsed
+// payload, the in-flight registration, the call, its Request and its
+// stream are one allocation.
 type socketRequest struct {
 	m   *Module
 	cl  *luckystack.Client
@@ -23,14 +24,15 @@ type socketRequest struct {
 	idx int
 	apiPayload
 	flight
+	c   call
+	req Request
+	out output
 }
 
 // onAPIRequest runs on the client's event loop, where events of one client
 // are handled one at a time. It only reserves an in-flight slot and hands
 // the request to a goroutine owned by the server, so a slow handler never
-// delays the client's next event (an apiCancel above all). The event loop
-// is a fresh goroutine with a small stack, so this stays shallow: the
-// request's context and everything else is made on the worker.
+// delays the client's next event (an apiCancel above all).
 func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload json.RawMessage) {
 	if m.server() == nil || m.closed.Load() {
 		return
@@ -62,7 +64,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 
 // refuseInFlight answers a request over the client's MaxInFlight.
 func (m *Module) refuseInFlight(r *socketRequest) {
-	c := m.socketCall(r.cl, r.idx, r.data)
+	c := r.call()
 	r.resolveName()
 	if r.nameOK {
 		if key, _, _, _, err := ParseRouteName("api", r.name); err == nil {
@@ -72,36 +74,36 @@ func (m *Module) refuseInFlight(r *socketRequest) {
 	m.respond(r.cl.Context(), c, m.errEnv(c.req, events.ErrorEnvelope{ErrorCode: CodeTooManyInFlight, HTTPStatus: http.StatusTooManyRequests}, http.StatusTooManyRequests))
 }
 
-// run serves the request on a worker; sctx ends at Shutdown.
-func (r *socketRequest) run(sctx context.Context) {
+// run serves the request on a worker. Shutdown needs no watch of its own
+// here: it closes every socket before it cancels the server's goroutines,
+// and the request's context ends with its socket's.
+func (r *socketRequest) run(context.Context) {
 	r.resolveName()
 	ctx, cancel := r.flight.start(r.cl.Context())
-	stop := context.AfterFunc(sctx, func() { cancel(context.Canceled) })
 	defer func() {
-		stop()
 		cancel(nil)
 		r.m.release(r.sid, r.idx, &r.flight)
 	}()
-	r.m.serveSocket(ctx, r.cl, r.idx, r.nameOK, r.name, r.data, r.dataObj)
+	r.serve(ctx, cancel)
 }
 
-// socketCall prepares a call whose replies go to apiResponse-<idx> and
-// whose stream chunks go to apiStream-<idx>.
-func (m *Module) socketCall(cl *luckystack.Client, idx int, data json.RawMessage) *call {
-	req := &Request{
+// call prepares the request's call, whose replies go to apiResponse-<idx>
+// and whose stream chunks go to apiStream-<idx>.
+func (r *socketRequest) call() *call {
+	cl := r.cl
+	r.req = Request{
 		RouteName: unknownRoute, Transport: TransportSocket, Token: cl.Token(),
-		IP: cl.IP(), Locale: cl.Locale(), Data: data, Client: cl,
+		IP: cl.IP(), Locale: cl.Locale(), Data: r.data, Client: cl, out: &r.out,
 	}
-	out := &output{canStream: true}
-	out.send = func(b json.RawMessage) error { return cl.Emit(events.APIStream(idx), b) }
-	req.out = out
-	c := &call{m: m, req: req}
-	c.deliver = func(env *Envelope) {
-		if out.close() {
-			_ = cl.Emit(events.APIResponse(idx), env.bytes())
+	r.out.canStream = true
+	r.out.send = func(b json.RawMessage) error { return r.cl.Emit(events.APIStream(r.idx), b) }
+	r.c = call{m: r.m, req: &r.req}
+	r.c.deliver = func(env *Envelope) {
+		if r.out.close() {
+			_ = r.cl.Emit(events.APIResponse(r.idx), env.bytes())
 		}
 	}
-	return c
+	return &r.c
 }
 
 func (m *Module) preSocketMessage(ctx context.Context, cl *luckystack.Client, ip, name string) *luckystack.Stop {
@@ -114,11 +116,13 @@ func (m *Module) preSocketMessage(ctx context.Context, cl *luckystack.Client, ip
 	})
 }
 
-// serveSocket is the socket pipeline (luckystack-wire.md §3.3) from the
-// first hook to the reply. It runs on a goroutine owned by the server; ctx
-// ends on apiCancel, disconnect or Shutdown.
-func (m *Module) serveSocket(ctx context.Context, cl *luckystack.Client, idx int, nameOK bool, name string, data json.RawMessage, dataObj bool) {
-	c := m.socketCall(cl, idx, data)
+// serve is the socket pipeline (luckystack-wire.md §3.3) from the first
+// hook to the reply. It runs on a goroutine owned by the server; ctx ends
+// on apiCancel, disconnect or Shutdown.
+func (r *socketRequest) serve(ctx context.Context, cancel context.CancelCauseFunc) {
+	m, cl, idx, name := r.m, r.cl, r.idx, r.name
+	c := r.call()
+	c.cancel = cancel
 	req := c.req
 	defer func() {
 		if r := recover(); r != nil {
@@ -149,7 +153,7 @@ func (m *Module) serveSocket(ctx context.Context, cl *luckystack.Client, idx int
 		m.server().Logger().Warn("api: session read failed", "err", err)
 	}
 	req.Session = sess
-	if !nameOK || name == "" || !dataObj {
+	if !r.nameOK || name == "" || !r.dataObj {
 		m.respond(ctx, c, m.fail(req, events.CodeAPIInvalidRequest))
 		return
 	}
