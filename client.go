@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/luckystack/luckystack-go/socketio"
 )
@@ -18,6 +19,7 @@ type Client struct {
 	sock   *socketio.Socket
 	token  string
 	locale string
+	event  atomic.Pointer[socketio.Event] // the event whose handler runs, for Detach
 
 	mu      sync.Mutex // Protects following.
 	ip      string     // resolved by IP on first use
@@ -302,5 +304,19 @@ func (s *Server) dispatchEvent(e *socketio.Event) {
 	if e.Args.Len() > 0 {
 		payload = e.Args.Raw(0)
 	}
+	c.event.Store(e)
 	h(e.Socket.Context(), c, payload)
+	c.event.CompareAndSwap(e, nil)
+}
+
+// Detach lets the client's later events be handled while the calling
+// [SocketEventHandler] goes on: handlers of one client otherwise run one
+// at a time. A handler calls it at most once, from its own goroutine, when
+// what had to happen in order with the client's other events is done and
+// long work follows (the api module serves a request this way, still
+// cancellable by a later apiCancel). Elsewhere it does nothing useful.
+func (c *Client) Detach() {
+	if e := c.event.Swap(nil); e != nil {
+		e.Detach()
+	}
 }

@@ -85,7 +85,6 @@ type Module struct {
 	routes atomic.Pointer[map[string]*entry]
 
 	srv    atomic.Pointer[luckystack.Server]
-	pool   atomic.Pointer[WorkerPool]
 	closed atomic.Bool
 
 	flightsMu sync.Mutex // Protects following.
@@ -137,9 +136,6 @@ func (m *Module) Verify(*luckystack.Server) []string { return m.problems }
 func (m *Module) Install(s *luckystack.Server) error {
 	if !m.srv.CompareAndSwap(nil, s) && m.srv.Load() != s {
 		return errors.New("api: module already installed on another server")
-	}
-	if m.pool.Load() == nil {
-		m.pool.Store(NewWorkerPool(s))
 	}
 	s.HandleSocketEvent(string(events.NameAPIRequest), m.onAPIRequest)
 	s.HandleSocketEvent(string(events.NameAPICancel), m.onAPICancel)

@@ -13,10 +13,9 @@ import (
 // successLogout is the reply of the system/logout shortcut.
 var successLogout = json.RawMessage(`{"status":"success","httpStatus":200,"result":true}`)
 
-// socketRequest is one apiRequest on its way from the client's event loop
-// to the worker that serves it, and through the pipeline there: the parsed
-// payload, the in-flight registration, the call, its Request and its
-// stream are one allocation.
+// socketRequest is one apiRequest from the client's event loop through the
+// pipeline: the parsed payload, the in-flight registration, the call, its
+// Request and its stream are one allocation.
 type socketRequest struct {
 	m   *Module
 	cl  *luckystack.Client
@@ -30,9 +29,10 @@ type socketRequest struct {
 }
 
 // onAPIRequest runs on the client's event loop, where events of one client
-// are handled one at a time. It only reserves an in-flight slot and hands
-// the request to a goroutine owned by the server, so a slow handler never
-// delays the client's next event (an apiCancel above all).
+// are handled one at a time. It reserves an in-flight slot, then detaches
+// from the event loop and serves the request on the same goroutine, so a
+// slow handler never delays the client's next event (an apiCancel above
+// all) and a quick one costs no goroutine switch.
 func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload json.RawMessage) {
 	if m.server() == nil || m.closed.Load() {
 		return
@@ -57,9 +57,8 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 		m.refuseInFlight(r)
 		return
 	}
-	if !m.pool.Load().Submit(r.run) {
-		m.release(r.sid, r.idx, &r.flight)
-	}
+	cl.Detach()
+	r.run()
 }
 
 // refuseInFlight answers a request over the client's MaxInFlight.
@@ -74,10 +73,10 @@ func (m *Module) refuseInFlight(r *socketRequest) {
 	m.respond(r.cl.Context(), c, m.errEnv(c.req, events.ErrorEnvelope{ErrorCode: CodeTooManyInFlight, HTTPStatus: http.StatusTooManyRequests}, http.StatusTooManyRequests))
 }
 
-// run serves the request on a worker. Shutdown needs no watch of its own
-// here: it closes every socket before it cancels the server's goroutines,
-// and the request's context ends with its socket's.
-func (r *socketRequest) run(context.Context) {
+// run serves the request. Shutdown needs no watch of its own here: it
+// closes every socket, which ends the request's context, and waits for
+// the socket's goroutines.
+func (r *socketRequest) run() {
 	r.resolveName()
 	ctx, cancel := r.flight.start(r.cl.Context())
 	defer func() {

@@ -41,7 +41,16 @@ type Event struct {
 	Args  Args
 	ackID int64
 	acked atomic.Bool
+	gen   uint64 // the socket's drainGen while this event's handler runs
 }
+
+// Detach lets the socket's later events be handled while this handler
+// goes on, as if the handler had handed its work to another goroutine,
+// without that goroutine switch. A handler that may take long (a request
+// that must stay cancellable by a later event) calls it once it has done
+// what must happen in order with the socket's other events. It must be
+// called from the handler itself; later calls do nothing.
+func (e *Event) Detach() { e.Socket.detach(e.gen) }
 
 // WantsAck reports whether the client waits for an acknowledgement.
 func (e *Event) WantsAck() bool { return e.ackID >= 0 }
@@ -108,7 +117,8 @@ type Socket struct {
 	running    bool
 	space      chan struct{}
 	closeCause string
-	holding    bool // the conn is held for this socket's connect phase
+	holding    bool   // the conn is held for this socket's connect phase
+	drainGen   uint64 // bumped by detach: the running drain stops after its task
 	// drainTask runs s.drain, bound once rather than per burst.
 	drainTask workpool.Task
 }
@@ -395,10 +405,16 @@ func (s *Socket) pushLocked(t task) {
 }
 
 // drain runs queued tasks one at a time and exits when none are left, so an
-// idle socket has no goroutine.
+// idle socket has no goroutine, or when its handler detached.
 func (s *Socket) drain() {
+	s.mu.Lock()
+	gen := s.drainGen
 	for {
-		s.mu.Lock()
+		if s.drainGen != gen {
+			// A handler detached: another drain owns the queue now.
+			s.mu.Unlock()
+			return
+		}
 		if len(s.inbox) == 0 {
 			s.running = false
 			s.inbox = nil
@@ -413,11 +429,31 @@ func (s *Socket) drain() {
 			s.space = nil
 		}
 		s.mu.Unlock()
-		s.run(t)
+		s.run(t, gen)
+		s.mu.Lock()
 	}
 }
 
-func (s *Socket) run(t task) {
+// detach makes the drain of generation gen stop after its current task;
+// what is queued, and what comes later, goes to a new drain.
+func (s *Socket) detach(gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running || s.drainGen != gen {
+		return
+	}
+	s.drainGen++
+	s.running = false
+	if len(s.inbox) > 0 {
+		s.running = true
+		if !s.nsp.srv.routines.Run(s.drainTask) {
+			s.running = false
+			s.inbox = nil
+		}
+	}
+}
+
+func (s *Socket) run(t task, gen uint64) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.nsp.srv.opts.Logger.Error("socketio: handler panic; disconnecting the client",
@@ -429,10 +465,10 @@ func (s *Socket) run(t task) {
 		t.fn()
 		return
 	}
-	s.handleEvent(t.event)
+	s.handleEvent(t.event, gen)
 }
 
-func (s *Socket) handleEvent(p *Packet) {
+func (s *Socket) handleEvent(p *Packet, gen uint64) {
 	name, args := p.event, p.args
 	if args == nil {
 		// Not from decodePacket: split it here.
@@ -451,7 +487,7 @@ func (s *Socket) handleEvent(p *Packet) {
 	if h == nil {
 		return
 	}
-	h(&Event{Socket: s, Name: name, Args: Args{raw: args, attachments: p.Attachments}, ackID: p.ID})
+	h(&Event{Socket: s, Name: name, Args: Args{raw: args, attachments: p.Attachments}, ackID: p.ID, gen: gen})
 }
 
 // runConnect runs the namespace middlewares, then connects the socket and

@@ -897,3 +897,55 @@ func TestRetryRightAfterConnectError(t *testing.T) {
 	}
 	w.connect("/gate", `{"ok":true}`)
 }
+
+// TestEventDetach: after Detach the socket's later events run while the
+// detached handler still does, in their order; without it they wait.
+func TestEventDetach(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	release := make(chan struct{})
+	got := make(chan string, 16)
+	nsp := e.srv.Of("/")
+	nsp.OnConnection(func(s *Socket) {
+		s.On("slow", func(ev *Event) {
+			var detach bool
+			require.NoError(t, ev.Args.Decode(0, &detach))
+			if detach {
+				ev.Detach()
+				ev.Detach() // a second call changes nothing
+			}
+			got <- "slow started"
+			<-release
+			got <- "slow done"
+		})
+		s.On("fast", func(ev *Event) {
+			var n int
+			require.NoError(t, ev.Args.Decode(0, &n))
+			got <- fmt.Sprint("fast ", n)
+		})
+	})
+	w, _ := e.sioClient()
+
+	w.send(`42["slow",true]`)
+	assert.Equal(t, "slow started", recv(t, got))
+	for i := range 3 {
+		w.send(fmt.Sprintf(`42["fast",%d]`, i))
+	}
+	for i := range 3 {
+		assert.Equal(t, fmt.Sprint("fast ", i), recv(t, got), "handled while the detached handler runs")
+	}
+	release <- struct{}{}
+	assert.Equal(t, "slow done", recv(t, got))
+
+	w.send(`42["slow",false]`)
+	assert.Equal(t, "slow started", recv(t, got))
+	w.send(`42["fast",9]`)
+	select {
+	case m := <-got:
+		t.Fatalf("%q ran before the attached handler returned", m)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release <- struct{}{}
+	assert.Equal(t, "slow done", recv(t, got))
+	assert.Equal(t, "fast 9", recv(t, got))
+}
