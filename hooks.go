@@ -46,6 +46,10 @@ type hookRegistry struct {
 	mu    sync.Mutex // serialises writers
 	lists sync.Map   // name -> *atomic.Pointer[[]hookEntry]
 	seq   atomic.Uint64
+	// total counts the handlers of every hook, so that asking after a hook
+	// costs one atomic load while none is registered (the request paths
+	// ask after a dozen per request).
+	total atomic.Int64
 }
 
 type hookEntry struct {
@@ -71,6 +75,7 @@ func (r *hookRegistry) add(name string, fn any) func() {
 	}
 	next := append(append(make([]hookEntry, 0, len(old)+1), old...), hookEntry{id: id, fn: fn})
 	p.Store(&next)
+	r.total.Add(1)
 	r.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -87,6 +92,7 @@ func (r *hookRegistry) add(name string, fn any) func() {
 					next = append(next, e)
 				}
 			}
+			r.total.Add(int64(len(next) - len(*cur)))
 			p.Store(&next)
 		})
 	}
@@ -99,9 +105,13 @@ func (r *hookRegistry) clear() {
 		v.(*atomic.Pointer[[]hookEntry]).Store(nil)
 		return true
 	})
+	r.total.Store(0)
 }
 
 func (r *hookRegistry) count(name string) int {
+	if r.total.Load() == 0 {
+		return 0
+	}
 	if cur := r.list(name).Load(); cur != nil {
 		return len(*cur)
 	}
@@ -125,6 +135,9 @@ func RegisterHook[P any](s *Server, h Hook[P], fn HookFunc[P]) (unregister func(
 // signal (nil when none stopped). A handler's panic or plain error is logged
 // and skipped. Feature modules use it for the hooks they declare.
 func DispatchHook[P any](ctx context.Context, s *Server, h Hook[P], p *P) *Stop {
+	if s.hooks.total.Load() == 0 {
+		return nil
+	}
 	cur := s.hooks.list(h.name).Load()
 	if cur == nil {
 		return nil

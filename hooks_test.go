@@ -169,7 +169,7 @@ func TestHookRegistrationWhileDispatching(t *testing.T) {
 func TestClearHooksAndTypeMismatch(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, Options{})
-	RegisterHook(srv, testHook, appendCall("a"))
+	unA := RegisterHook(srv, testHook, appendCall("a"))
 	// Another declaration of the same name with another payload type is
 	// the same hook point; its handlers are skipped for testHook's type.
 	other := NewHook[int]("testHook")
@@ -186,6 +186,15 @@ func TestClearHooksAndTypeMismatch(t *testing.T) {
 	p = &testPayload{}
 	DispatchHook(context.Background(), srv, testHook, p)
 	assert.Empty(t, p.calls)
+
+	// A registration after the clear runs, and removing one the clear
+	// already removed leaves it alone.
+	RegisterHook(srv, testHook, appendCall("z"))
+	unA()
+	p = &testPayload{}
+	DispatchHook(context.Background(), srv, testHook, p)
+	assert.Equal(t, []string{"z"}, p.calls)
+	assert.Equal(t, 1, HookCount(srv, testHook))
 
 	assert.Panics(t, func() { RegisterHook(srv, testHook, nil) })
 }
