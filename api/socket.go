@@ -156,17 +156,24 @@ func (r *socketRequest) serve(ctx context.Context, cancel context.CancelCauseFun
 		m.respond(ctx, c, m.fail(req, events.CodeAPIInvalidRequest))
 		return
 	}
-	key, service, route, version, err := ParseRouteName("api", name)
-	if err != nil {
-		m.respond(ctx, c, m.fail(req, events.CodeRoutingInvalidServiceRouteName, events.ErrorParam{Key: "name", Value: name}))
-		return
+	// A name that is already a registered key (what the browser client
+	// sends) needs no parsing.
+	e := m.lookup(name)
+	if e == nil || e.key != name {
+		key, service, route, version, err := ParseRouteName("api", name)
+		if err != nil {
+			m.respond(ctx, c, m.fail(req, events.CodeRoutingInvalidServiceRouteName, events.ErrorParam{Key: "name", Value: name}))
+			return
+		}
+		req.RouteName, req.Service, req.Route, req.Version = key, service, route, version
+		e = m.lookup(key)
+	} else {
+		req.RouteName, req.Service, req.Route, req.Version = e.key, e.service, e.route, e.version
 	}
-	req.RouteName, req.Service, req.Route, req.Version = key, service, route, version
-	if service == "system" && route == "logout" {
+	if req.Service == "system" && req.Route == "logout" {
 		m.logout(ctx, c)
 		return
 	}
-	e := m.lookup(key)
 	if e == nil {
 		m.respond(ctx, c, m.fail(req, events.CodeAPINotFound, events.ErrorParam{Key: "name", Value: name}))
 		return
