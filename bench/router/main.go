@@ -46,6 +46,10 @@ type options struct {
 	pin      bool
 }
 
+// warmup precedes each measured window: bench/loadgen's default, and the
+// HTTP load generator's.
+const warmup = time.Second
+
 // Pinning (-pin): the proxy under test gets a core of its own and the
 // backend with the load generators share the other, the same for router
 // and nginx, so that a proxy's latency is not its scheduling against the
@@ -191,6 +195,12 @@ func run() error {
 				}
 				if t.pid > 0 {
 					m.ProxyCPUs = round3(cpuTree(t.pid) - cpu0)
+					if m.N > 0 {
+						// The warm-up's calls cost CPU too; they ran at about
+						// the window's rate.
+						calls := float64(m.N) * (o.duration + warmup).Seconds() / o.duration.Seconds()
+						m.ProxyCPUPerCall = round3(m.ProxyCPUs * 1e6 / calls)
+					}
 				}
 				fmt.Fprintf(os.Stderr, " p50 %.3f ms, p99 %.3f ms, %.0f/s\n", m.P50, m.P99, m.PerSecond)
 				runs[t.name] = m
@@ -229,6 +239,11 @@ type measure struct {
 	PerSecond float64 `json:"per_s"`
 	N         int64   `json:"n"`
 	ProxyCPUs float64 `json:"proxy_cpu_s,omitempty"`
+	// ProxyCPUPerCall is the proxy's CPU microseconds per round trip
+	// (warm-up included, estimated at the window's rate): what the proxy
+	// costs per call, less sensitive to other work on the machine than
+	// latency is.
+	ProxyCPUPerCall float64 `json:"proxy_cpu_us_per_call,omitempty"`
 }
 
 type scenarioResult struct {
@@ -243,12 +258,19 @@ type scenarioResult struct {
 	// RatioP50/P99: router added / nginx added (target <= 1.2).
 	RatioP50 float64 `json:"ratio_p50"`
 	RatioP99 float64 `json:"ratio_p99"`
+	// Proxy CPU microseconds per round trip, medians over reps, and their
+	// router/nginx ratio.
+	RouterCPUPerCall float64 `json:"router_cpu_us_per_call"`
+	NginxCPUPerCall  float64 `json:"nginx_cpu_us_per_call"`
+	RatioCPUPerCall  float64 `json:"ratio_cpu_per_call"`
 }
 
 func (s *scenarioResult) summarize() {
-	var rp50, rp99, np50, np99 []float64
+	var rp50, rp99, np50, np99, rcpu, ncpu []float64
 	for _, r := range s.Reps {
 		d := r["direct"]
+		rcpu = append(rcpu, r["router"].ProxyCPUPerCall)
+		ncpu = append(ncpu, r["nginx"].ProxyCPUPerCall)
 		rp50 = append(rp50, r["router"].P50-d.P50)
 		rp99 = append(rp99, r["router"].P99-d.P99)
 		np50 = append(np50, r["nginx"].P50-d.P50)
@@ -261,6 +283,10 @@ func (s *scenarioResult) summarize() {
 	}
 	if s.NginxAddedP99 > 0 {
 		s.RatioP99 = round3(s.RouterAddedP99 / s.NginxAddedP99)
+	}
+	s.RouterCPUPerCall, s.NginxCPUPerCall = round3(median(rcpu)), round3(median(ncpu))
+	if s.NginxCPUPerCall > 0 {
+		s.RatioCPUPerCall = round3(s.RouterCPUPerCall / s.NginxCPUPerCall)
 	}
 }
 
@@ -319,7 +345,7 @@ func httpLoop(t target, clients int, d time.Duration, rate int) (measure, error)
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	url := t.url + "/socket.io/?EIO=4&transport=polling"
-	start := time.Now().Add(time.Second)
+	start := time.Now().Add(warmup)
 	end := start.Add(d)
 	var mu sync.Mutex
 	var all []time.Duration
