@@ -30,19 +30,13 @@ var errStale = errors.New("router: backend closed a kept-alive connection")
 // forwardHTTP sends r to a backend of its route and relays the answer.
 func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt) {
 	ctx := r.Context()
-	header := r.Header.Clone()
-	removeHopByHop(header)
-	rt.setForwarding(header, r)
-	delete(header, "Content-Length")
-	delete(header, "Expect") // the body is sent right away
-	if _, ok := header["User-Agent"]; !ok {
-		header["User-Agent"] = []string{""} // none, rather than Go's default
-	}
-	if a.route.handshake {
-		// The open packet must arrive uncompressed to be read.
-		delete(header, "Accept-Encoding")
-	}
+	// header is nil unless a preProxyRequest hook is to see and change
+	// the upstream headers: without one they are written straight from
+	// r.Header.
+	var header http.Header
 	if rt.pres.list.Load() != nil {
+		header = make(http.Header, len(r.Header)+3)
+		rt.upstreamHeaders(r, a.route.handshake, func(k, v string) { header[k] = append(header[k], v) })
 		rt.runPre(ctx, &ProxyRequestEvent{Service: a.route.svc.name, Target: a.backend.url.String(), Request: r, Header: header})
 	}
 
@@ -69,10 +63,14 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 		var reused bool
 		bc, reused, err = rt.getConn(ctx, a.backend)
 		if err == nil {
-			resp, err = rt.roundTrip(ctx, bc, r, header, body, streamed, reused)
+			// One watch per connection for the round trip and the relay:
+			// a client that goes away ends the backend leg at once.
+			conn := bc
+			stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+			resp, err = rt.roundTrip(ctx, bc, r, header, a.route.handshake, body, streamed, reused)
 			if err == nil && a.route.probe && !streamed && unknownSession(resp) {
 				if nb := rt.passOver(a); nb != nil {
-					rt.finishAnswer(a.backend, bc, resp)
+					rt.finishAnswer(a.backend, bc, resp, stop)
 					a.backend = nb
 					continue
 				}
@@ -81,8 +79,10 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 				if a.route.probe && resp.StatusCode < 300 {
 					rt.sticky.put(a.route.sid, a.backend, time.Now().UnixNano())
 				}
-				break
+				rt.relay(w, r, a, bc, resp, stop)
+				return
 			}
+			stop()
 			_ = bc.Close()
 			if errors.Is(err, errStale) && !streamed && n < maxAttempts+len(a.route.svc.backends) {
 				continue // same backend, a fresh connection
@@ -108,22 +108,28 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 		rt.proxyError(w, r, a, err)
 		return
 	}
-	rt.relay(w, r, a, bc, resp)
 }
 
 // roundTrip writes the request on bc and reads the answer's head. A reused
-// connection that fails before any answer byte reports errStale.
-func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Request, header http.Header, body []byte, streamed, reused bool) (*http.Response, error) {
-	stop := context.AfterFunc(ctx, func() { _ = bc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+// connection that fails before any answer byte reports errStale. header,
+// when not nil, replaces the headers upstreamHeaders derives from r.
+func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Request, header http.Header, handshake bool, body []byte, streamed, reused bool) (*http.Response, error) {
 	bw := bc.bw
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
 	bw.WriteString(r.RequestURI)
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(sanitize(r.Host))
+	bw.WriteString(oneLine(r.Host))
 	bw.WriteString("\r\n")
-	_ = header.Write(bw)
+	if header != nil {
+		for k, vs := range header {
+			for _, v := range vs {
+				writeHeaderLine(bw, k, v)
+			}
+		}
+	} else {
+		rt.upstreamHeaders(r, handshake, func(k, v string) { writeHeaderLine(bw, k, v) })
+	}
 	switch {
 	case streamed && r.ContentLength > 0:
 		bw.WriteString("Content-Length: " + strconv.FormatInt(r.ContentLength, 10) + "\r\n\r\n")
@@ -179,11 +185,12 @@ func (rt *Router) passOver(a *attempt) *backend {
 }
 
 // finishAnswer reads the rest of an answer that is not relayed and keeps
-// the connection when that is possible.
-func (rt *Router) finishAnswer(b *backend, bc *backendConn, resp *http.Response) {
+// the connection when that is possible. stop ends the connection's
+// client watch.
+func (rt *Router) finishAnswer(b *backend, bc *backendConn, resp *http.Response, stop func() bool) {
 	_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxRelayedBody))
 	_ = resp.Body.Close()
-	if err == nil && !resp.Close && bc.br.Buffered() == 0 {
+	if stop() && err == nil && !resp.Close && bc.br.Buffered() == 0 {
 		rt.putConn(b, bc)
 		return
 	}
@@ -208,10 +215,11 @@ func isReset(err error) bool {
 }
 
 // relay copies the answer to the client and keeps the connection when the
-// answer was read to its end.
-func (rt *Router) relay(w http.ResponseWriter, r *http.Request, a *attempt, bc *backendConn, resp *http.Response) {
+// answer was read to its end. stop ends the connection's client watch: it
+// reports false when the watch fired, the client gone and the connection's
+// deadline set, so the connection is not kept.
+func (rt *Router) relay(w http.ResponseWriter, r *http.Request, a *attempt, bc *backendConn, resp *http.Response, stop func() bool) {
 	ctx := r.Context()
-	stop := context.AfterFunc(ctx, func() { _ = bc.SetDeadline(time.Unix(1, 0)) })
 	var prefix []byte
 	if a.route.handshake && resp.StatusCode == http.StatusOK {
 		prefix, _ = io.ReadAll(io.LimitReader(resp.Body, maxOpenPacket))
@@ -243,7 +251,6 @@ func (rt *Router) relay(w http.ResponseWriter, r *http.Request, a *attempt, bc *
 	}
 	ok = stop() && ok // false when the client went away meanwhile
 	if ok && !resp.Close {
-		_ = bc.SetDeadline(time.Time{})
 		rt.putConn(a.backend, bc)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -30,17 +31,29 @@ func newTunnel(client, backend net.Conn, idle time.Duration, maxBytes int64) *tu
 	return t
 }
 
-// close closes both connections; the pipes then end.
+// close closes both connections; the pipes then end. A deadline in the
+// past first wakes any read or write blocked on either leg: a socket's
+// Close waits until no call is using it, and a pipe can be inside its
+// source's RawConn.Read while writing to the other leg.
 func (t *tunnel) close() {
 	t.once.Do(func() {
+		past := time.Unix(1, 0)
+		_ = t.client.SetDeadline(past)
+		_ = t.backend.SetDeadline(past)
 		_ = t.client.Close()
 		_ = t.backend.Close()
 	})
 }
 
-var (
-	copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-)
+// copyBufPool holds the tunnels' copy buffers. On TCP legs a buffer is
+// taken only while a read is being forwarded, not for the tunnel's life,
+// so an idle websocket costs no buffer.
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// errCloseTunnel ends a pipe that must close the tunnel (byte cap reached,
+// destination failed). The pipe closes it once outside RawConn.Read,
+// whose socket cannot be closed from within.
+var errCloseTunnel = errors.New("router: closing the tunnel")
 
 // run pipes both ways and returns when both directions are done. The
 // client-to-backend direction runs on its own goroutine, owned and joined
@@ -60,27 +73,23 @@ func (t *tunnel) run() {
 // peer that stopped reading needs no deadline of its own: the other
 // direction's idle check closes the tunnel, which ends the write.
 func (t *tunnel) pipe(dst, src net.Conn) {
-	bp := copyBufPool.Get().(*[]byte)
-	defer copyBufPool.Put(bp)
-	buf := *bp
 	if t.idle > 0 {
 		_ = src.SetReadDeadline(time.Now().Add(t.idle))
 	}
+	var raw syscall.RawConn
+	if sc, ok := src.(syscall.Conn); ok {
+		raw, _ = sc.SyscallConn()
+	}
 	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			t.last.Store(time.Now().UnixNano())
-			if t.maxBytes > 0 && t.bytes.Add(int64(n)) > t.maxBytes {
-				t.close()
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				t.close()
-				return
-			}
+		var err error
+		if raw != nil {
+			err = t.copyRaw(dst, raw)
+		} else {
+			err = t.copyConn(dst, src)
 		}
-		if err == nil {
-			continue
+		if errors.Is(err, errCloseTunnel) {
+			t.close()
+			return
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && t.idle > 0 {
 			// The deadline is armed once per idle period, not per read: on
@@ -105,6 +114,76 @@ func (t *tunnel) pipe(dst, src net.Conn) {
 		t.close()
 		return
 	}
+}
+
+// forward passes p, just read, on to dst; false when the tunnel must
+// close (byte cap reached, dst failed).
+func (t *tunnel) forward(dst net.Conn, p []byte) bool {
+	if t.idle > 0 {
+		t.last.Store(time.Now().UnixNano())
+	}
+	if t.maxBytes > 0 && t.bytes.Add(int64(len(p))) > t.maxBytes {
+		return false
+	}
+	_, err := dst.Write(p)
+	return err == nil
+}
+
+// copyConn is the portable copy loop (TLS, in-memory pipes); it returns
+// the error that ended src's reads.
+func (t *tunnel) copyConn(dst, src net.Conn) error {
+	bp := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !t.forward(dst, buf[:n]) {
+			return errCloseTunnel
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// copyRaw is the copy loop of a socket. The reads happen inside
+// RawConn.Read, which takes a buffer from the pool only once the socket is
+// readable and returns it when a read finds the socket drained (EAGAIN):
+// an idle tunnel holds no buffer, where a net.Conn.Read loop keeps one per
+// direction for the tunnel's life (64 KiB per websocket). A short read is
+// not taken as drained: it can leave a peer's FIN or reset unreported with
+// no further readiness edge to come. It returns the error that ended
+// src's reads.
+func (t *tunnel) copyRaw(dst net.Conn, raw syscall.RawConn) error {
+	var rerr error
+	err := raw.Read(func(fd uintptr) bool {
+		bp := copyBufPool.Get().(*[]byte)
+		defer copyBufPool.Put(bp)
+		buf := *bp
+		for {
+			n, err := syscall.Read(int(fd), buf)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return false // wait for readiness
+			case err != nil:
+				rerr = os.NewSyscallError("read", err)
+				return true
+			case n == 0:
+				rerr = io.EOF
+				return true
+			}
+			if !t.forward(dst, buf[:n]) {
+				rerr = errCloseTunnel
+				return true
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return rerr
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

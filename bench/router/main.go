@@ -2,7 +2,7 @@
 // of a backend, next to nginx (Debian package) proxying the same backend
 // in the same run. See README.md.
 //
-//	go run ./bench/router                       # 3 alternating reps -> bench/results/router.json
+//	go run ./bench/router                       # 5 alternating reps -> bench/results/router.json
 //	go run ./bench/router -reps 1 -duration 1s  # quick check
 package main
 
@@ -43,22 +43,43 @@ type options struct {
 	httpRate int
 	out      string
 	nginx    string
+	pin      bool
 }
+
+// warmup precedes each measured window: bench/loadgen's default, and the
+// HTTP load generator's.
+const warmup = time.Second
+
+// Pinning (-pin): the proxy under test gets a core of its own and the
+// backend with the load generators share the other, the same for router
+// and nginx, so that a proxy's latency is not its scheduling against the
+// processes it serves.
+const (
+	proxyCPU = "0"
+	loadCPU  = "1"
+)
 
 func run() error {
 	var o options
-	flag.IntVar(&o.reps, "reps", 3, "alternating repetitions")
+	flag.IntVar(&o.reps, "reps", 5, "alternating repetitions")
 	flag.IntVar(&o.clients, "clients", 100, "concurrent clients")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measurement window of each run")
 	flag.IntVar(&o.rate, "rate", 2000, "open-loop websocket scenario: calls per second over all clients")
 	flag.IntVar(&o.httpRate, "http-rate", 1000, "open-loop HTTP scenario: requests per second over all clients")
 	flag.StringVar(&o.out, "out", "bench/results/router.json", "result file")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (Debian package nginx)")
+	flag.BoolVar(&o.pin, "pin", true, "pin proxies to CPU "+proxyCPU+", backend and load generators to CPU "+loadCPU+" with taskset (needs 2+ CPUs)")
 	only := flag.String("scenarios", "", "comma list of scenarios to run (ws_closed, ws_open, http_closed, http_open); empty runs all")
 	flag.Parse()
 	nginxBin, err := exec.LookPath(o.nginx)
 	if err != nil {
 		return fmt.Errorf("nginx not found (apt-get install nginx): %w", err)
+	}
+	onCPU := func(cpu, bin string, args ...string) (string, []string) {
+		if !o.pin {
+			return bin, args
+		}
+		return "taskset", append([]string{"-c", cpu, bin}, args...)
 	}
 	dir, err := os.MkdirTemp("", "bench-router-*")
 	if err != nil {
@@ -77,17 +98,24 @@ func run() error {
 		}
 	}
 
+	if o.pin {
+		if err := pinSelf(); err != nil {
+			return err
+		}
+	}
 	var procs procSet
 	defer procs.stopAll()
 	backendPort := freePort()
-	_, err = procs.start("backend", []string{"PORT=" + strconv.Itoa(backendPort), "HOST=127.0.0.1", "GOMAXPROCS=1"}, bins["server"])
+	bin, args := onCPU(loadCPU, bins["server"])
+	_, err = procs.start("backend", []string{"PORT=" + strconv.Itoa(backendPort), "HOST=127.0.0.1", "GOMAXPROCS=1"}, bin, args...)
 	if err != nil {
 		return err
 	}
 	backendURL := "http://127.0.0.1:" + strconv.Itoa(backendPort)
 	routerPort := freePort()
-	routerProc, err := procs.start("router", []string{"GOMAXPROCS=1"}, bins["router"], "-quiet",
+	bin, args = onCPU(proxyCPU, bins["router"], "-quiet",
 		"-listen", "127.0.0.1:"+strconv.Itoa(routerPort), "-service", "system="+backendURL)
+	routerProc, err := procs.start("router", []string{"GOMAXPROCS=1"}, bin, args...)
 	if err != nil {
 		return err
 	}
@@ -96,7 +124,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	nginxProc, err := procs.start("nginx", nil, nginxBin, "-p", dir, "-c", conf)
+	bin, args = onCPU(proxyCPU, nginxBin, "-p", dir, "-c", conf)
+	nginxProc, err := procs.start("nginx", nil, bin, args...)
 	if err != nil {
 		return err
 	}
@@ -110,14 +139,15 @@ func run() error {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 	}
+	loadgenCmd := func(args ...string) (string, []string) { return onCPU(loadCPU, bins["loadgen"], args...) }
 	scenarios := []scenario{
 		{name: "ws_closed", what: fmt.Sprintf("Socket.IO emit+ack round trips over websocket, %d clients, closed loop", o.clients),
 			run: func(t target) (measure, error) {
-				return loadgen(bins["loadgen"], t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String())
+				return loadgen(loadgenCmd, t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String())
 			}},
 		{name: "ws_open", what: fmt.Sprintf("Socket.IO emit+ack over websocket, %d clients, open loop at %d calls/s", o.clients, o.rate),
 			run: func(t target) (measure, error) {
-				return loadgen(bins["loadgen"], t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String(),
+				return loadgen(loadgenCmd, t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String(),
 					"-rate", strconv.Itoa(o.rate))
 			}},
 		{name: "http_closed", what: fmt.Sprintf("HTTP GET round trips (keep-alive), %d clients, closed loop", o.clients),
@@ -129,14 +159,21 @@ func run() error {
 	if *only != "" {
 		scenarios = slices.DeleteFunc(scenarios, func(s scenario) bool { return !slices.Contains(strings.Split(*only, ","), s.name) })
 	}
+	placement := "Nothing pinned: the cores are shared by proxy, backend and load generators."
+	if o.pin {
+		placement = "Pinned with taskset: the proxy under test (router or nginx, master and worker) on CPU " + proxyCPU +
+			", the backend, bench/loadgen and the HTTP load generator (this program, GOMAXPROCS=1) on CPU " + loadCPU +
+			"; a direct run leaves CPU " + proxyCPU + " idle."
+	}
 	res := result{
 		Date:    time.Now().UTC().Format(time.RFC3339),
 		Machine: machine(),
 		Method: "Backend: bench/server (Go Socket.IO, GOMAXPROCS=1). Proxies: cmd/luckystack-router (GOMAXPROCS=1) and " +
 			"nginx " + nginxVersion(nginxBin) + " (worker_processes 1, upstream keepalive, websocket upgrade map), both " +
-			"in front of the same backend process. Each rep measures direct, router and nginx in alternating order; " +
-			"added = proxied minus direct of the same rep. Nothing pinned: the 2 cores are shared with other work, so " +
-			"single numbers are noisy; medians over reps are reported with every rep kept.",
+			"in front of the same backend process. " + placement + " Each rep measures direct, router and nginx in " +
+			"alternating order; added = proxied minus direct of the same rep. Other work on the machine still adds " +
+			"noise; medians over reps are reported with every rep kept.",
+		Pinned:   o.pin,
 		Clients:  o.clients,
 		Duration: o.duration.String(),
 		Reps:     o.reps,
@@ -158,6 +195,12 @@ func run() error {
 				}
 				if t.pid > 0 {
 					m.ProxyCPUs = round3(cpuTree(t.pid) - cpu0)
+					if m.N > 0 {
+						// The warm-up's calls cost CPU too; they ran at about
+						// the window's rate.
+						calls := float64(m.N) * (o.duration + warmup).Seconds() / o.duration.Seconds()
+						m.ProxyCPUPerCall = round3(m.ProxyCPUs * 1e6 / calls)
+					}
 				}
 				fmt.Fprintf(os.Stderr, " p50 %.3f ms, p99 %.3f ms, %.0f/s\n", m.P50, m.P99, m.PerSecond)
 				runs[t.name] = m
@@ -196,6 +239,11 @@ type measure struct {
 	PerSecond float64 `json:"per_s"`
 	N         int64   `json:"n"`
 	ProxyCPUs float64 `json:"proxy_cpu_s,omitempty"`
+	// ProxyCPUPerCall is the proxy's CPU microseconds per round trip
+	// (warm-up included, estimated at the window's rate): what the proxy
+	// costs per call, less sensitive to other work on the machine than
+	// latency is.
+	ProxyCPUPerCall float64 `json:"proxy_cpu_us_per_call,omitempty"`
 }
 
 type scenarioResult struct {
@@ -210,12 +258,19 @@ type scenarioResult struct {
 	// RatioP50/P99: router added / nginx added (target <= 1.2).
 	RatioP50 float64 `json:"ratio_p50"`
 	RatioP99 float64 `json:"ratio_p99"`
+	// Proxy CPU microseconds per round trip, medians over reps, and their
+	// router/nginx ratio.
+	RouterCPUPerCall float64 `json:"router_cpu_us_per_call"`
+	NginxCPUPerCall  float64 `json:"nginx_cpu_us_per_call"`
+	RatioCPUPerCall  float64 `json:"ratio_cpu_per_call"`
 }
 
 func (s *scenarioResult) summarize() {
-	var rp50, rp99, np50, np99 []float64
+	var rp50, rp99, np50, np99, rcpu, ncpu []float64
 	for _, r := range s.Reps {
 		d := r["direct"]
+		rcpu = append(rcpu, r["router"].ProxyCPUPerCall)
+		ncpu = append(ncpu, r["nginx"].ProxyCPUPerCall)
 		rp50 = append(rp50, r["router"].P50-d.P50)
 		rp99 = append(rp99, r["router"].P99-d.P99)
 		np50 = append(np50, r["nginx"].P50-d.P50)
@@ -229,6 +284,10 @@ func (s *scenarioResult) summarize() {
 	if s.NginxAddedP99 > 0 {
 		s.RatioP99 = round3(s.RouterAddedP99 / s.NginxAddedP99)
 	}
+	s.RouterCPUPerCall, s.NginxCPUPerCall = round3(median(rcpu)), round3(median(ncpu))
+	if s.NginxCPUPerCall > 0 {
+		s.RatioCPUPerCall = round3(s.RouterCPUPerCall / s.NginxCPUPerCall)
+	}
 }
 
 type result struct {
@@ -238,12 +297,15 @@ type result struct {
 	Clients   int              `json:"clients"`
 	Duration  string           `json:"duration"`
 	Reps      int              `json:"reps"`
+	Pinned    bool             `json:"pinned"`
 	Scenarios []scenarioResult `json:"scenarios"`
 }
 
-// loadgen runs bench/loadgen's rpc scenario against t.
-func loadgen(bin string, t target, args ...string) (measure, error) {
-	cmd := exec.Command(bin, append([]string{"rpc", "-url", t.url, "-label", t.name, "-timeout", "90s"}, args...)...)
+// loadgen runs bench/loadgen's rpc scenario against t; command places
+// the loadgen binary (on its CPU when pinned).
+func loadgen(command func(args ...string) (string, []string), t target, args ...string) (measure, error) {
+	bin, full := command(append([]string{"rpc", "-url", t.url, "-label", t.name, "-timeout", "90s"}, args...)...)
+	cmd := exec.Command(bin, full...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -283,7 +345,7 @@ func httpLoop(t target, clients int, d time.Duration, rate int) (measure, error)
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	url := t.url + "/socket.io/?EIO=4&transport=polling"
-	start := time.Now().Add(time.Second)
+	start := time.Now().Add(warmup)
 	end := start.Add(d)
 	var mu sync.Mutex
 	var all []time.Duration
@@ -347,6 +409,22 @@ func httpLoop(t target, clients int, d time.Duration, rate int) (measure, error)
 		return round3(float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000)
 	}
 	return measure{P50: q(0.50), P99: q(0.99), PerSecond: round3(float64(len(all)) / d.Seconds()), N: int64(len(all))}, nil
+}
+
+// pinSelf moves every thread of this process (the HTTP load generator)
+// to loadCPU; threads started later inherit it. One P matches the one CPU.
+func pinSelf() error {
+	if runtime.NumCPU() < 2 {
+		return errors.New("-pin needs 2 CPUs; run with -pin=false")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return fmt.Errorf("-pin needs taskset (util-linux); run with -pin=false: %w", err)
+	}
+	if out, err := exec.Command("taskset", "-a", "-p", "-c", loadCPU, strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
+		return fmt.Errorf("taskset: %v: %s", err, out)
+	}
+	runtime.GOMAXPROCS(1)
+	return nil
 }
 
 func writeNginxConf(dir string, port, backendPort int) (string, error) {

@@ -7,7 +7,8 @@
 //
 // Every flag has an environment twin (ROUTER_LISTEN, ROUTER_SERVICES as
 // "name=url,url;name=url", ROUTER_DEFAULT_SERVICE, ROUTER_WEBSOCKET_SERVICE,
-// ROUTER_TRUSTED_PROXIES, ROUTER_IDLE_TIMEOUT, ROUTER_HANDSHAKE_TIMEOUT);
+// ROUTER_TRUSTED_PROXIES, ROUTER_IDLE_TIMEOUT, ROUTER_HANDSHAKE_TIMEOUT,
+// ROUTER_PPROF);
 // flags win. Backends must list the router's address in their
 // Config.HTTP.TrustedProxies to see the real client.
 package main
@@ -18,7 +19,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -53,9 +56,20 @@ func (s serviceFlags) Set(v string) error {
 	return nil
 }
 
+// cmdOptions are the command's own settings, beside the router's.
+type cmdOptions struct {
+	listen string
+	quiet  bool
+	// pprof is the address of a separate listener serving
+	// net/http/pprof, empty for none: profiles of the router under load,
+	// kept off the routed listener so no request path is taken from the
+	// backends.
+	pprof string
+}
+
 // parseConfig reads the flags, with environment fallbacks, into the
-// router's configuration and the listen address.
-func parseConfig(args []string, getenv func(string) string) (router.Config, string, bool, error) {
+// router's configuration and the command's options.
+func parseConfig(args []string, getenv func(string) string) (router.Config, cmdOptions, error) {
 	envOr := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
@@ -71,23 +85,24 @@ func parseConfig(args []string, getenv func(string) string) (router.Config, stri
 	trusted := fs.String("trusted-proxies", getenv("ROUTER_TRUSTED_PROXIES"), "comma list of CIDRs whose forwarding headers are kept")
 	idle, err := time.ParseDuration(envOr("ROUTER_IDLE_TIMEOUT", "120s"))
 	if err != nil {
-		return router.Config{}, "", false, fmt.Errorf("ROUTER_IDLE_TIMEOUT: %w", err)
+		return router.Config{}, cmdOptions{}, fmt.Errorf("ROUTER_IDLE_TIMEOUT: %w", err)
 	}
 	hs, err := time.ParseDuration(envOr("ROUTER_HANDSHAKE_TIMEOUT", "30s"))
 	if err != nil {
-		return router.Config{}, "", false, fmt.Errorf("ROUTER_HANDSHAKE_TIMEOUT: %w", err)
+		return router.Config{}, cmdOptions{}, fmt.Errorf("ROUTER_HANDSHAKE_TIMEOUT: %w", err)
 	}
 	fs.DurationVar(&idle, "idle-timeout", idle, "close upgraded connections idle this long (0 turns it off)")
 	fs.DurationVar(&hs, "handshake-timeout", hs, "bound on an upgrade's backend handshake")
 	quiet := fs.Bool("quiet", false, "log warnings and errors only")
+	pprofAddr := fs.String("pprof", getenv("ROUTER_PPROF"), "address serving net/http/pprof (e.g. 127.0.0.1:6060); empty: off")
 	if err := fs.Parse(args); err != nil {
-		return router.Config{}, "", false, err
+		return router.Config{}, cmdOptions{}, err
 	}
 	if len(services) == 0 {
 		for _, spec := range strings.Split(getenv("ROUTER_SERVICES"), ";") {
 			if strings.TrimSpace(spec) != "" {
 				if err := services.Set(spec); err != nil {
-					return router.Config{}, "", false, fmt.Errorf("ROUTER_SERVICES: %w", err)
+					return router.Config{}, cmdOptions{}, fmt.Errorf("ROUTER_SERVICES: %w", err)
 				}
 			}
 		}
@@ -108,16 +123,17 @@ func parseConfig(args []string, getenv func(string) string) (router.Config, stri
 		TrustedProxies:   proxies,
 		IdleTimeout:      idle,
 		HandshakeTimeout: hs,
-	}, *listen, *quiet, nil
+	}, cmdOptions{listen: *listen, quiet: *quiet, pprof: *pprofAddr}, nil
 }
 
 func run(args []string, getenv func(string) string) error {
-	cfg, listen, quiet, err := parseConfig(args, getenv)
+	cfg, opts, err := parseConfig(args, getenv)
 	if err != nil {
 		return err
 	}
+	listen := opts.listen
 	level := slog.LevelInfo
-	if quiet {
+	if opts.quiet {
 		level = slog.LevelWarn
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
@@ -134,6 +150,16 @@ func run(args []string, getenv func(string) string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("router listening", "addr", listen, "services", cfg.Services)
+	if opts.pprof != "" {
+		ps, perr := startPprof(opts.pprof)
+		if perr != nil {
+			_ = srv.Close()
+			<-errc
+			return perr
+		}
+		defer ps.Close()
+		log.Info("pprof listening", "addr", opts.pprof)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -149,4 +175,22 @@ func run(args []string, getenv func(string) string) error {
 		err = serr
 	}
 	return err
+}
+
+// startPprof serves net/http/pprof on its own listener at addr, until the
+// returned server is closed.
+func startPprof(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = ps.Serve(ln) }()
+	return ps, nil
 }
