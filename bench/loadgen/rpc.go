@@ -19,8 +19,12 @@ import (
 type rpcClient struct {
 	c   *client
 	pad string
-	// api: call LuckyStack's apiRequest instead (see apiCall).
+	// api: call LuckyStack's apiRequest instead (see apiCall), or with
+	// -call shape the raw server's apiShape, which answers the same way.
 	api bool
+	// event is the start of an api call's packet: `["apiRequest` or
+	// `["apiShape`.
+	event string
 
 	// Owned by the reader goroutine until the client's read loop exited.
 	rec    recorder
@@ -65,7 +69,8 @@ const apiRoute = "api/bench/echo/v1"
 func (rc *rpcClient) apiCall(buf []byte, ts int64) ([]byte, error) {
 	b := append(buf[:0], '4', '2')
 	b = append(b, rc.c.ns...)
-	b = append(b, `["apiRequest",{"name":"`+apiRoute+`","data":{"ts":`...)
+	b = append(b, rc.event...)
+	b = append(b, `",{"name":"`+apiRoute+`","data":{"ts":`...)
 	b = strconv.AppendInt(b, ts, 10)
 	if rc.pad != "" {
 		b = append(b, `,"pad":"`...)
@@ -134,7 +139,7 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 	inflight := fs.Int("inflight", 1, "closed loop: calls outstanding per client")
 	rate := fs.Int("rate", 0, "open loop: total calls per second (0: closed loop)")
 	size := fs.Int("size", 0, "bytes of padding string added to each call")
-	call := fs.String("call", "ping", "ping: Socket.IO emit+ack of \"ping\"; api: LuckyStack apiRequest to "+apiRoute+" answered by apiResponse-<i>")
+	call := fs.String("call", "ping", "ping: Socket.IO emit+ack of \"ping\"; api: LuckyStack apiRequest to "+apiRoute+" answered by apiResponse-<i>; shape: the same bytes as event apiShape, which the raw bench server answers with apiResponse-<i> itself")
 	return func(ctx context.Context, c *common, r result) error {
 		cfg, err := c.dialConfig(*clients)
 		if err != nil {
@@ -147,7 +152,11 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 		var wp atomic.Pointer[window]
 		wp.Store(&window{start: 1<<62 - 1, end: 1<<62 - 1})
 		cs, _, failed, cerr := connectAll(ctx, cfg, *clients, *conc, func(i int, cl *client) {
-			rc := &rpcClient{c: cl, pad: pad, api: *call == "api", wbuf: make([]byte, 0, 128+len(pad))}
+			rc := &rpcClient{c: cl, pad: pad, api: *call == "api" || *call == "shape", wbuf: make([]byte, 0, 128+len(pad))}
+			rc.event = `["apiRequest`
+			if *call == "shape" {
+				rc.event = `["apiShape`
+			}
 			rcs[i] = rc
 			// The answer comes as an ack, or for api as an event.
 			answer := func(f func(p []byte)) {
@@ -192,10 +201,10 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 		}
 		r["size"] = *size
 		switch *call {
-		case "ping", "api":
+		case "ping", "api", "shape":
 			r["call"] = *call
 		default:
-			return fmt.Errorf("-call %q: want ping or api", *call)
+			return fmt.Errorf("-call %q: want ping, api or shape", *call)
 		}
 
 		start := time.Now()

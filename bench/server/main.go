@@ -51,6 +51,21 @@ func main() {
 		}
 		_ = e.Ack(args...)
 	})
+	nsp.On("apiShape", func(e *socketio.Event) {
+		// The raw ceiling of LuckyStack's apiRequest wire shape: the same
+		// request bytes, answered by the event apiResponse-<responseIndex>
+		// with the data spread onto a success envelope, as the api module
+		// answers, but by a bare Socket.IO handler.
+		var req struct {
+			Data          json.RawMessage `json:"data"`
+			ResponseIndex int64           `json:"responseIndex"`
+		}
+		if e.Args.Decode(0, &req) != nil || len(req.Data) < 2 || req.Data[0] != '{' {
+			return
+		}
+		out := append([]byte(`{"status":"success","httpStatus":200,`), req.Data[1:]...)
+		_ = e.Socket.Emit("apiResponse-"+strconv.FormatInt(req.ResponseIndex, 10), json.RawMessage(out))
+	})
 	nsp.On("join", func(e *socketio.Event) {
 		var room any
 		_ = e.Args.Decode(0, &room)

@@ -151,6 +151,21 @@ func buildPlan(z sizes) []point {
 	// as many clients as the largest S3 point, next to that raw ceiling.
 	k := z.rpcClients[len(z.rpcClients)-1]
 	ks := itoa(k)
+	// The raw ceiling of the apiRequest wire shape: the same request bytes
+	// under another event name, answered by a bare Socket.IO handler with
+	// apiResponse-<i> (an event, where S3 answers with an ack).
+	ps = append(ps, point{
+		id: "S3_shape_" + ks, scenario: "S3", sub: "rpc", goOnly: true, timeout: z.timeout,
+		desc: fmt.Sprintf("apiRequest-shaped emit answered by the event apiResponse-<i> from a bare Socket.IO handler, closed loop, %d clients, %s; Go only", k, z.rpcDuration),
+		args: func(e runEnv) []string {
+			return []string{"-url", e.url, "-pid", itoa(e.pid), "-clients", ks, "-duration", z.rpcDuration, "-warmup", z.rpcWarmup, "-call", "shape"}
+		},
+		metrics: []metric{
+			{"S3_shape_roundtrips_per_s_" + ks, "acks_per_s", "req/s", "higher", fmt.Sprintf("apiRequest-shaped round trips per second, raw handler, %d clients", k)},
+			{"S3_shape_p99_ms_" + ks, "latency.p99_ms", "ms", "lower", "p99 of those round trips"},
+			{"S3_shape_per_server_cpu_s_" + ks, "acks_per_server_cpu_s", "req/CPU-s", "higher", "those round trips per server CPU-second"},
+		},
+	})
 	ps = append(ps, point{
 		id: "LS_api", scenario: "LS", sub: "rpc", goOnly: true, timeout: z.timeout,
 		serverEnv: []string{"BENCH_LAYER=luckystack"},
@@ -164,13 +179,15 @@ func buildPlan(z sizes) []point {
 			{"LS_api_p99_ms_" + ks, "latency.p99_ms", "ms", "lower", "p99 apiRequest round trip"},
 			{"LS_api_per_server_cpu_s_" + ks, "acks_per_server_cpu_s", "req/CPU-s", "higher", "apiRequest round trips per server CPU-second"},
 			{"LS_api_error_responses_" + ks, "error_responses", "responses", "lower", "apiResponse error envelopes (should be 0)"},
+			{"LS_api_vs_shape_roundtrips_per_s_" + ks, "acks_per_s", "req/s", "higher", "apiRequest round trips per second, against the raw handler of the same wire shape"},
 		},
 		raw: map[string]string{
-			"LS_api_roundtrips_per_s_" + ks: "S3_roundtrips_per_s_" + ks,
-			"LS_api_p50_ms_" + ks:           "S3_p50_ms_" + ks,
-			"LS_api_p99_ms_" + ks:           "S3_p99_ms_" + ks,
-			"LS_api_per_server_cpu_s_" + ks: "S3_acks_per_server_cpu_s_" + ks,
-			"LS_api_server_cpu_s":           "S3_" + ks + "_server_cpu_s",
+			"LS_api_roundtrips_per_s_" + ks:          "S3_roundtrips_per_s_" + ks,
+			"LS_api_p50_ms_" + ks:                    "S3_p50_ms_" + ks,
+			"LS_api_p99_ms_" + ks:                    "S3_p99_ms_" + ks,
+			"LS_api_per_server_cpu_s_" + ks:          "S3_acks_per_server_cpu_s_" + ks,
+			"LS_api_server_cpu_s":                    "S3_" + ks + "_server_cpu_s",
+			"LS_api_vs_shape_roundtrips_per_s_" + ks: "S3_shape_roundtrips_per_s_" + ks,
 		},
 	})
 	ps = append(ps, point{
