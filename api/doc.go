@@ -48,9 +48,10 @@
 // # Concurrency
 //
 // Events of one client are handled one at a time by the server, so the
-// socket transport only reserves a slot and runs each request on a
-// goroutine owned by the server ([luckystack.Server.Go]); the client's next
-// event, an apiCancel in particular, is never held up by a handler. A
+// socket transport reserves a slot, then detaches from the client's event
+// loop ([luckystack.Client.Detach]) and serves the request there; the
+// client's next event, an apiCancel in particular, is never held up by a
+// handler. A
 // client may have [Options].MaxInFlight requests running (16 by default);
 // more are refused at once with [CodeTooManyInFlight] (429) instead of
 // queued. Handlers of different requests run in parallel, also for one

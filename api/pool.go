@@ -14,13 +14,14 @@ import (
 const workerIdle = 10 * time.Second
 
 // WorkerPool runs requests on goroutines owned by the server, reusing idle
-// ones. The sync module (and a user's own feature module) uses it the same
-// way the api module does. A fresh goroutine per request starts with a
-// small stack and grows it while decoding JSON; in the benchmark that
-// copying was ~15% of CPU. A reused worker keeps its grown stack. The pool
-// is elastic: a request never waits for a busy worker (a new one starts
-// instead), so it adds no queueing; MaxInFlight is what bounds the number
-// of workers per client.
+// ones. The sync module (and a user's own feature module) uses it for work
+// that must leave the client's event loop; the api module instead detaches
+// from the event loop ([luckystack.Client.Detach]) and needs no hop. A
+// fresh goroutine per request starts with a small stack and grows it while
+// decoding JSON, which a reused worker does not. The pool is elastic: a
+// request never waits for a busy worker (a new one starts instead), so it
+// adds no queueing; MaxInFlight is what bounds the number of workers per
+// client.
 type WorkerPool struct {
 	pool  *workpool.Pool
 	watch sync.Once

@@ -19,10 +19,12 @@
 //
 // # Concurrency
 //
-// Handlers of one socket run one at a time, in arrival order, on a goroutine
-// that exists only while the socket has work; handlers of different sockets
-// run in parallel. Connection middlewares and OnConnection handlers run
-// before the socket's first event. Every method of [Server], [Namespace],
+// Handlers of one socket run one at a time, in arrival order, on a pooled
+// goroutine taken only while the socket has work; handlers of different
+// sockets run in parallel. A handler that goes on with long work may call
+// [Event.Detach] so that the socket's later events do not wait for it.
+// Connection middlewares and OnConnection handlers run before the socket's
+// first event, and the client receives CONNECT only after them. Every method of [Server], [Namespace],
 // [Socket] and [BroadcastOperator] is safe for concurrent use; registrations
 // may happen while serving.
 //
@@ -36,7 +38,7 @@
 // package. About 8 KB of RSS per idle connection at 10,000 (see
 // docs/BENCHMARKS.md, S2). Writes are queued (bounded by
 // [Options.MaxQueuedBytes], see [SlowConsumerPolicy]) and written by a
-// goroutine that exits when the queue is empty. A broadcast encodes its
+// pooled goroutine that is released when the queue is empty. A broadcast encodes its
 // packet once for all recipients. [Server.Shutdown] waits for every
 // goroutine the server started.
 //
