@@ -12,6 +12,7 @@ import (
 
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/events"
+	"github.com/luckystack/luckystack-go/internal/registry"
 )
 
 // Translator produces the message of an error envelope in lang. Without
@@ -81,8 +82,7 @@ type Module struct {
 	problems []string
 	limiter  *Limiter
 
-	regMu  sync.Mutex // serialises route registrations
-	routes atomic.Pointer[map[string]*entry]
+	routes registry.Registry[*entry]
 
 	srv    atomic.Pointer[luckystack.Server]
 	closed atomic.Bool
@@ -120,8 +120,6 @@ func New(opts Options) *Module {
 	}
 	m.opts = opts
 	m.limiter = NewLimiter(LimiterOptions{Store: rl.Store, OnStoreError: rl.OnStoreError})
-	empty := map[string]*entry{}
-	m.routes.Store(&empty)
 	return m
 }
 

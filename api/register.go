@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -200,26 +198,21 @@ func decodeInput[In any](raw json.RawMessage, mode Validation) (In, error) {
 	return in, nil
 }
 
-// add stores e unless its key is taken. The registry is copy-on-write so
-// the request path reads it with one atomic load.
+// add stores e unless its key is taken.
 func (m *Module) add(e *entry) error {
-	m.regMu.Lock()
-	defer m.regMu.Unlock()
-	cur := *m.routes.Load()
-	if _, dup := cur[e.key]; dup {
+	if !m.routes.Add(e.key, e) {
 		return fmt.Errorf("%w: %s", ErrDuplicateRoute, e.key)
 	}
-	next := make(map[string]*entry, len(cur)+1)
-	maps.Copy(next, cur)
-	next[e.key] = e
-	m.routes.Store(&next)
 	return nil
 }
 
-func (m *Module) lookup(key string) *entry { return (*m.routes.Load())[key] }
+func (m *Module) lookup(key string) *entry {
+	e, _ := m.routes.Get(key)
+	return e
+}
 
 // Routes returns the registered route keys, sorted.
-func (m *Module) Routes() []string { return slices.Sorted(maps.Keys(*m.routes.Load())) }
+func (m *Module) Routes() []string { return m.routes.Keys() }
 
 // pooledDecoder is a json.Decoder reading from a source that can be
 // pointed at the next input. A Decoder cannot be reset, and a new one per

@@ -13,6 +13,7 @@ import (
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/api"
 	"github.com/luckystack/luckystack-go/events"
+	"github.com/luckystack/luckystack-go/internal/registry"
 )
 
 // CodeTooManyInFlight is the error code (status 429) of a socket request
@@ -65,8 +66,7 @@ type Module struct {
 	problems []string
 	limiter  *api.Limiter
 
-	regMu  stdsync.Mutex // serialises route registrations
-	routes atomic.Pointer[map[string]*entry]
+	routes registry.Registry[*entry]
 
 	srv    atomic.Pointer[luckystack.Server]
 	pool   atomic.Pointer[api.WorkerPool]
@@ -106,8 +106,6 @@ func New(opts Options) *Module {
 		m.limiter = api.NewLimiter(api.LimiterOptions{Store: rl.Store, OnStoreError: rl.OnStoreError})
 	}
 	m.opts = opts
-	empty := map[string]*entry{}
-	m.routes.Store(&empty)
 	return m
 }
 

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/luckystack/luckystack-go/api"
@@ -139,22 +137,18 @@ func parseRegistrationName(name string) (key, service, route string, version int
 	return "", "", "", 0, fmt.Errorf("sync: %w", err)
 }
 
-// add stores e unless its key is taken (copy-on-write registry).
+// add stores e unless its key is taken.
 func (m *Module) add(e *entry) error {
-	m.regMu.Lock()
-	defer m.regMu.Unlock()
-	cur := *m.routes.Load()
-	if _, dup := cur[e.key]; dup {
+	if !m.routes.Add(e.key, e) {
 		return fmt.Errorf("%w: %s", ErrDuplicateRoute, e.key)
 	}
-	next := make(map[string]*entry, len(cur)+1)
-	maps.Copy(next, cur)
-	next[e.key] = e
-	m.routes.Store(&next)
 	return nil
 }
 
-func (m *Module) lookup(key string) *entry { return (*m.routes.Load())[key] }
+func (m *Module) lookup(key string) *entry {
+	e, _ := m.routes.Get(key)
+	return e
+}
 
 // Routes returns the registered route keys, sorted.
-func (m *Module) Routes() []string { return slices.Sorted(maps.Keys(*m.routes.Load())) }
+func (m *Module) Routes() []string { return m.routes.Keys() }
