@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/luckystack/luckystack-go/internal/testutil"
 )
 
 // pressurePoller is a raw Engine.IO polling client: between its GETs the
@@ -49,27 +51,6 @@ func (p *pressurePoller) get(t *testing.T) string {
 	return string(body)
 }
 
-// pressureBlocked waits until the handler entered FlushPressure and did
-// not come back within a while, draining the calls that did come back.
-func pressureBlocked(t *testing.T, entered <-chan int, left <-chan error) int {
-	t.Helper()
-	deadline := time.After(waitFor)
-	for {
-		var i int
-		select {
-		case i = <-entered:
-		case <-deadline:
-			t.Fatal("the handler never entered FlushPressure")
-		}
-		select {
-		case err := <-left:
-			require.NoError(t, err, "chunk %d", i)
-		case <-time.After(200 * time.Millisecond):
-			return i
-		}
-	}
-}
-
 // TestFlushPressure: a handler streaming to a socket client that stops
 // reading is held by FlushPressure once the queue reaches the threshold;
 // it goes on when the client reads again, and returns when the client
@@ -98,7 +79,7 @@ func TestFlushPressure(t *testing.T) {
 	p := pressureDial(t, e)
 	p.post(t, `42["apiRequest",{"name":"api/svc/pump/v1","data":{},"responseIndex":1}]`)
 
-	i := pressureBlocked(t, entered, left)
+	i := testutil.Blocked(t, entered, left, 200*time.Millisecond, waitFor)
 	assert.GreaterOrEqual(t, i+1, threshold/chunk, "no wait below the threshold")
 	assert.Less(t, i, threshold/chunk+2, "the wait starts at the threshold")
 
@@ -110,7 +91,7 @@ func TestFlushPressure(t *testing.T) {
 		t.Fatal("FlushPressure did not return after the client read")
 	}
 
-	pressureBlocked(t, entered, left)
+	testutil.Blocked(t, entered, left, 200*time.Millisecond, waitFor)
 	p.post(t, "1") // the client closes the connection
 	select {
 	case <-left:

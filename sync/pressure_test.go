@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/luckystack/luckystack-go/internal/testutil"
 )
 
 // syncPoller is a raw Engine.IO polling client: between its GETs the
@@ -48,27 +50,6 @@ func (p *syncPoller) get(t *testing.T) string {
 	return string(body)
 }
 
-// syncPressureBlocked waits until the handler entered FlushPressure and did
-// not come back within a while, draining the calls that did come back.
-func syncPressureBlocked(t *testing.T, entered <-chan int, left <-chan error) int {
-	t.Helper()
-	deadline := time.After(waitFor)
-	for {
-		var i int
-		select {
-		case i = <-entered:
-		case <-deadline:
-			t.Fatal("the handler never entered FlushPressure")
-		}
-		select {
-		case err := <-left:
-			require.NoError(t, err, "chunk %d", i)
-		case <-time.After(500 * time.Millisecond):
-			return i
-		}
-	}
-}
-
 // TestSyncFlushPressure: a handler broadcasting a stream to a room whose
 // member stops reading is held by FlushPressure at the threshold; it goes
 // on when the member reads again and returns when the member leaves.
@@ -101,7 +82,7 @@ func TestSyncFlushPressure(t *testing.T) {
 	require.Contains(t, p.get(t), "joinRoom-1")
 
 	require.NoError(t, a.Emit("sync", syncMsg("sync/chat/pump/v1", Msg{Text: "go"}, "r", 1)))
-	i := syncPressureBlocked(t, entered, left)
+	i := testutil.Blocked(t, entered, left, 500*time.Millisecond, waitFor)
 	assert.GreaterOrEqual(t, i+1, threshold/chunk, "no wait below the threshold")
 	// A poll in flight can take one batch off the queue, so the wait may
 	// start a few chunks later on a loaded machine; it must still start
@@ -116,7 +97,7 @@ func TestSyncFlushPressure(t *testing.T) {
 		t.Fatal("FlushPressure did not return after the member read")
 	}
 
-	syncPressureBlocked(t, entered, left)
+	testutil.Blocked(t, entered, left, 500*time.Millisecond, waitFor)
 	close(stop)
 	p.post(t, "1") // the member closes its connection
 	select {
