@@ -124,8 +124,8 @@ func (r *socketRequest) serve(ctx context.Context, cancel context.CancelCauseFun
 	c.cancel = cancel
 	req := c.req
 	defer func() {
-		if r := recover(); r != nil {
-			m.server().Logger().Error("api: socket pipeline panicked", "route", req.RouteName, "panic", r, "stack", string(debug.Stack()))
+		if rec := recover(); rec != nil {
+			m.server().Logger().Error("api: socket pipeline panicked", "route", req.RouteName, "panic", rec, "stack", string(debug.Stack()))
 			if req.out.close() {
 				_ = cl.Emit(events.APIResponse(idx), bareError(events.CodeAPIServerExecutionFailed, http.StatusInternalServerError))
 			}

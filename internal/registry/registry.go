@@ -42,11 +42,11 @@ func (r *Registry[V]) Get(key string) (V, bool) {
 	return zero, false
 }
 
-// Keys returns the keys, sorted.
+// Keys returns the keys, sorted (nil when there are none).
 func (r *Registry[V]) Keys() []string {
 	p := r.m.Load()
 	if p == nil {
-		return []string{}
+		return nil
 	}
 	return slices.Sorted(maps.Keys(*p))
 }
