@@ -28,14 +28,21 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 		writeEIOError(w, errCodeUnknownSID, "")
 		return
 	}
-	if len(c.out) == 0 || c.heldLocked() {
+	var noop <-chan time.Time
+	for len(c.out) == 0 || c.heldLocked() {
 		if c.pollWake == nil {
 			c.pollWake = make(chan struct{}, 1)
 		}
 		c.polling = true
 		wake := c.pollWake
-		var noop <-chan time.Time
-		if c.upgrading {
+		// Wakes are sent under c.mu while a GET waits, and two can land
+		// before a woken GET takes the lock back: a token left from then
+		// would release this GET at once with nothing to send.
+		select {
+		case <-wake:
+		default:
+		}
+		if c.upgrading && noop == nil {
 			// The probe was answered: as engine.io, release the poll with a
 			// noop soon so the client can pause polling, but not at once, or
 			// a client that does not pause would poll in a tight loop.
@@ -44,9 +51,11 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 			noop = t.C
 		}
 		c.mu.Unlock()
+		fired := false
 		select {
 		case <-wake:
 		case <-noop:
+			fired = true
 		case <-r.Context().Done():
 			c.mu.Lock()
 			c.polling = false
@@ -63,14 +72,17 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 			writePollBody(w, []byte{eioNoop})
 			return
 		}
-		if c.heldLocked() {
-			// Only the upgrade noop wakes a GET during a hold.
-			c.mu.Unlock()
-			writePollBody(w, []byte{eioNoop})
-			return
+		if fired || c.state == stateClosed {
+			// Answered below: a noop, or the close packet.
+			break
 		}
+		// Woken with nothing to send (the probe, a packet still held for
+		// the connect phase): wait on, now with the probe's noop timer.
 	}
-	batch := c.takeLocked()
+	var batch []*wireMsg
+	if !c.heldLocked() {
+		batch = c.takeLocked()
+	}
 	closing := c.state == stateClosing
 	closed := c.state == stateClosed
 	if n := len(batch); closing && n > 1 && len(batch[n-1].text) == 1 && batch[n-1].text[0] == eioClose {

@@ -239,8 +239,8 @@ func (c *conn) probe(nc net.Conn) {
 				c.abortProbe(nc)
 				return
 			}
-			// Release a waiting GET so the client can pause polling; until
-			// the upgrade ends, GETs return at once.
+			// A waiting GET now gets its noop after upgradeNoopDelay, as
+			// later GETs do until the upgrade ends.
 			c.mu.Lock()
 			if c.probing == nc {
 				c.upgrading = true
