@@ -163,12 +163,24 @@ func (ep *encoderPool) put(e *jsonEncoder) {
 func (ep *encoderPool) encodeArray(head string, args []any) (json.RawMessage, [][]byte, error) {
 	e := ep.get()
 	defer ep.put(e)
+	att, err := encodeArrayInto(e, head, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]byte, e.buf.Len())
+	copy(out, e.buf.Bytes())
+	return out, att, nil
+}
+
+// encodeArrayInto is encodeArray writing into e's buffer, for callers that
+// copy the result into a larger buffer anyway.
+func encodeArrayInto(e *jsonEncoder, head string, args []any) ([][]byte, error) {
 	var att [][]byte
 	e.buf.WriteByte('[')
 	n := 0
 	if head != "" {
 		if err := e.enc.Encode(head); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		trimNewline(&e.buf)
 		n++
@@ -179,13 +191,11 @@ func (ep *encoderPool) encodeArray(head string, args []any) (json.RawMessage, []
 		}
 		n++
 		if err := encodeValue(e, a, &att); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	e.buf.WriteByte(']')
-	out := make([]byte, e.buf.Len())
-	copy(out, e.buf.Bytes())
-	return out, att, nil
+	return att, nil
 }
 
 func trimNewline(b *bytes.Buffer) {

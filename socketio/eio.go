@@ -78,7 +78,8 @@ type wireMsg struct {
 	bin []byte
 
 	frameOnce sync.Once
-	frameHdr  []byte // websocket frame header for text or bin
+	frameHdr  [10]byte // websocket frame header for text or bin
+	frameLen  uint8
 
 	b64Once sync.Once
 	b64     []byte // "b"+base64(bin) for polling
@@ -97,7 +98,7 @@ func newBinaryMsg(b []byte) *wireMsg { return &wireMsg{bin: b} }
 // the websocket transport ever sends.
 func newControlFrame(opcode byte, payload []byte) *wireMsg {
 	m := &wireMsg{bin: payload}
-	m.frameOnce.Do(func() { m.frameHdr = appendFrameHeader(make([]byte, 0, 2), opcode, len(payload)) })
+	m.frameOnce.Do(func() { m.frameLen = uint8(len(appendFrameHeader(m.frameHdr[:0], opcode, len(payload)))) })
 	return m
 }
 
@@ -113,9 +114,9 @@ func (m *wireMsg) wsHeader() []byte {
 			op = 0x2
 			n = len(m.bin)
 		}
-		m.frameHdr = appendFrameHeader(make([]byte, 0, 10), op, n)
+		m.frameLen = uint8(len(appendFrameHeader(m.frameHdr[:0], op, n)))
 	})
-	return m.frameHdr
+	return m.frameHdr[:m.frameLen]
 }
 
 func (m *wireMsg) wsPayload() []byte {

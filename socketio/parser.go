@@ -100,6 +100,12 @@ func isReservedEvent(name string) bool {
 
 // appendPacket appends the wire text of p (without the Engine.IO prefix).
 func appendPacket(dst []byte, p *Packet) []byte {
+	return append(appendPacketHead(dst, p), p.Data...)
+}
+
+// appendPacketHead appends what precedes p's data on the wire: the type,
+// the attachment count, the namespace and the ack id.
+func appendPacketHead(dst []byte, p *Packet) []byte {
 	t := p.Type
 	if len(p.Attachments) > 0 {
 		switch t {
@@ -121,7 +127,7 @@ func appendPacket(dst []byte, p *Packet) []byte {
 	if p.ID >= 0 {
 		dst = strconv.AppendInt(dst, p.ID, 10)
 	}
-	return append(dst, p.Data...)
+	return dst
 }
 
 // decodePacket parses the text part of a Socket.IO packet the way
@@ -272,10 +278,29 @@ func eventPayload(data []byte) (elems []json.RawMessage, name string, ok bool) {
 	if len(e) == 0 || e[0] != '"' {
 		return nil, "", false
 	}
-	if json.Unmarshal(e, &name) != nil || isReservedEvent(name) {
+	if plainString(e[1 : len(e)-1]) {
+		// The JSON was validated: a string without escapes or non-ASCII
+		// bytes is its own text, which is what every common name is.
+		name = string(e[1 : len(e)-1])
+	} else if json.Unmarshal(e, &name) != nil {
+		return nil, "", false
+	}
+	if isReservedEvent(name) {
 		return nil, "", false
 	}
 	return elems, name, true
+}
+
+// plainString reports whether b, the inside of a JSON string or a string
+// to become one, is printable ASCII without quotes or backslashes: its
+// JSON text is then b between quotes, in both directions.
+func plainString[T ~string | ~[]byte](b T) bool {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func firstNonSpace(b []byte) byte {

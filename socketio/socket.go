@@ -61,12 +61,8 @@ func (e *Event) Ack(args ...any) error {
 	if e.ackID < 0 || e.acked.Swap(true) {
 		return ErrNoAck
 	}
-	data, att, err := e.Socket.nsp.srv.encoders.encodeArray("", args)
-	if err != nil {
-		return err
-	}
-	e.Socket.client.sendPacket(&Packet{Type: PacketAck, Nsp: e.Socket.nsp.name, ID: e.ackID, Data: data, Attachments: att})
-	return nil
+	_, err := e.Socket.sendArgs(PacketAck, e.ackID, "", args)
+	return err
 }
 
 // ConnectError rejects a namespace connection from a [Middleware]; the client's
@@ -248,11 +244,11 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // Emit sends an event to this socket. []byte values (also inside maps and
 // slices) travel as binary attachments.
 func (s *Socket) Emit(event string, args ...any) error {
-	data, att, err := s.nsp.srv.encoders.encodeArray(event, args)
+	sent, err := s.sendArgs(PacketEvent, -1, event, args)
 	if err != nil {
 		return err
 	}
-	if !s.client.sendPacket(&Packet{Type: PacketEvent, Nsp: s.nsp.name, ID: -1, Data: data, Attachments: att}) {
+	if !sent {
 		return ErrDisconnected
 	}
 	return nil

@@ -949,3 +949,43 @@ func TestEventDetach(t *testing.T) {
 	assert.Equal(t, "slow done", recv(t, got))
 	assert.Equal(t, "fast 9", recv(t, got))
 }
+
+// TestEmitWireText pins the text of emits and acks, whose encoding takes a
+// shortcut for one json.RawMessage argument with a plain name: the result
+// must be what the general encoder writes.
+func TestEmitWireText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	socks := make(chan *Socket, 2)
+	e.srv.Sockets().OnConnection(func(s *Socket) { socks <- s })
+	e.srv.Of("/admin").OnConnection(func(s *Socket) { socks <- s })
+	e.srv.Of("/admin").On("raw", func(ev *Event) { _ = ev.Ack(json.RawMessage(`{"r":true}`)) })
+	w := e.dialWS()
+	w.connect("/", "")
+	root := recv(t, socks)
+	w.connect("/admin", "")
+	admin := recv(t, socks)
+
+	tests := []struct {
+		s    *Socket
+		name string
+		args []any
+		want string
+	}{
+		{root, "apiResponse-7", []any{json.RawMessage(`{"status":"success","a":1}`)}, `42["apiResponse-7",{"status":"success","a":1}]`},
+		{admin, "apiResponse-7", []any{json.RawMessage(`[1,2]`)}, `42/admin,["apiResponse-7",[1,2]]`},
+		{root, `say "hi"`, []any{json.RawMessage(`1`)}, `42["say \"hi\"",1]`},
+		{root, "tab\tname", []any{json.RawMessage(`1`)}, `42["tab\tname",1]`},
+		{root, "café", []any{json.RawMessage(`"x"`)}, `42["café","x"]`},
+		{root, "<&>", []any{json.RawMessage(`null`)}, `42["<&>",null]`},
+		{root, "empty", []any{json.RawMessage(nil)}, `42["empty",null]`},
+		{root, "two", []any{json.RawMessage(`1`), "x"}, `42["two",1,"x"]`},
+		{root, "none", nil, `42["none"]`},
+	}
+	for _, tc := range tests {
+		require.NoError(t, tc.s.Emit(tc.name, tc.args...))
+		assert.Equal(t, tc.want, w.readText(), tc.name)
+	}
+	w.send(`42/admin,5["raw"]`)
+	assert.Equal(t, `43/admin,5[{"r":true}]`, w.readText())
+}

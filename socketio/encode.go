@@ -1,0 +1,41 @@
+package socketio
+
+import "encoding/json"
+
+// sendArgs sends one socket a packet of type t whose payload is the array
+// of head (an event name; none for an ack) and args. It encodes straight
+// into the packet's wire text: an emit or ack is the hottest send there
+// is, and going through a [Packet] and its Data would copy the payload
+// once more and allocate twice more for nothing.
+func (s *Socket) sendArgs(t PacketType, id int64, head string, args []any) (bool, error) {
+	p := Packet{Type: t, Nsp: s.nsp.name, ID: id}
+	if len(args) == 1 {
+		// A reply that is already JSON (an api or sync envelope, a relayed
+		// payload) with a plain name needs no encoder at all.
+		if raw, ok := args[0].(json.RawMessage); ok && len(raw) > 0 && plainString(head) {
+			text := make([]byte, 0, 24+len(p.Nsp)+len(head)+len(raw))
+			text = appendPacketHead(append(text, eioMessage), &p)
+			text = append(text, '[')
+			if head != "" {
+				text = append(text, '"')
+				text = append(text, head...)
+				text = append(text, '"', ',')
+			}
+			text = append(append(text, raw...), ']')
+			return s.client.conn.send(&wireMsg{text: text}), nil
+		}
+	}
+	e := s.nsp.srv.encoders.get()
+	defer s.nsp.srv.encoders.put(e)
+	att, err := encodeArrayInto(e, head, args)
+	if err != nil {
+		return false, err
+	}
+	p.Data, p.Attachments = e.buf.Bytes(), att
+	if len(att) > 0 {
+		return s.client.sendPacket(&p), nil
+	}
+	text := make([]byte, 0, 24+len(p.Nsp)+len(p.Data))
+	text = appendPacket(append(text, eioMessage), &p)
+	return s.client.conn.send(&wireMsg{text: text}), nil
+}
