@@ -211,19 +211,13 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 // the server and is raced against a timer: the caller gets api.timeout
 // when the timer wins even if the handler ignores its context.
 func (m *Module) invoke(hctx context.Context, cancel context.CancelCauseFunc, c *call, in any, timeout time.Duration) (out any, err error, finished bool) {
-	run := func() (out any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				m.server().Logger().Error("api: handler panicked", "route", c.req.RouteName, "panic", r, "stack", string(debug.Stack()))
-				err = fmt.Errorf("api: handler panicked: %v", r)
-			}
-		}()
-		return c.e.call(hctx, c.req, in)
-	}
 	if timeout <= 0 {
-		out, err = run()
+		// Called directly: a closure here would be one more allocation
+		// per request.
+		out, err = m.callHandler(hctx, c, in)
 		return out, err, true
 	}
+	run := func() (out any, err error) { return m.callHandler(hctx, c, in) }
 	type result struct {
 		out any
 		err error
@@ -252,6 +246,17 @@ func (m *Module) invoke(hctx context.Context, cancel context.CancelCauseFunc, c 
 	}
 }
 
+// callHandler runs the route's handler; a panic is its error.
+func (m *Module) callHandler(hctx context.Context, c *call, in any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.server().Logger().Error("api: handler panicked", "route", c.req.RouteName, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("api: handler panicked: %v", r)
+		}
+	}()
+	return c.e.call(hctx, c.req, in)
+}
+
 // result turns the handler's output or error into the reply.
 func (m *Module) result(req *Request, out any, err error) *Envelope {
 	if err != nil {
@@ -266,12 +271,14 @@ func (m *Module) result(req *Request, out any, err error) *Envelope {
 		m.server().Logger().Warn("api: handler failed", "route", req.RouteName, "err", err)
 		return m.fail(req, events.CodeAPIInternalServerError)
 	}
-	b, merr := json.Marshal(out)
-	if merr != nil {
+	enc := getOutputEncoder()
+	defer putOutputEncoder(enc)
+	if merr := enc.enc.Encode(out); merr != nil {
 		m.server().Logger().Warn("api: encode handler output", "route", req.RouteName, "err", merr)
 		return m.fail(req, events.CodeAPIInternalServerError)
 	}
-	env, f := spreadResult(b)
+	// spreadResult copies what it keeps, so the pooled buffer may go back.
+	env, f := spreadResult(enc.buf.Bytes())
 	if f != nil {
 		return m.errEnv(req, f.env, f.fallback)
 	}

@@ -105,10 +105,11 @@ type entry struct {
 	timeout    time.Duration
 	formatter  ErrorFormatter
 
-	// decode turns the raw input object into an In (boxed); the error's
-	// text is the detail for PostAPIValidate.
+	// decode turns the raw input object into an *In (boxed: a pointer
+	// boxes without another allocation); the error's text is the detail
+	// for PostAPIValidate.
 	decode func(raw json.RawMessage, mode Validation) (any, error)
-	// call runs the handler on a decoded In and returns its Out (boxed).
+	// call runs the handler on a decoded *In and returns its Out (boxed).
 	call func(ctx context.Context, req *Request, in any) (any, error)
 }
 
@@ -159,11 +160,14 @@ func Register[In, Out any](m *Module, name string, r Route[In, Out]) error {
 	}
 	h := r.Handler
 	e.decode = func(raw json.RawMessage, mode Validation) (any, error) {
-		in, err := decodeInput[In](raw, mode)
-		return in, err
+		in := new(In)
+		return in, decodeInto(in, raw, mode)
 	}
 	e.call = func(ctx context.Context, req *Request, in any) (any, error) {
-		v, _ := in.(In) // decode produced it; the zero In for a nil interface
+		var v In // the zero In should decode ever fail to produce one
+		if p, ok := in.(*In); ok && p != nil {
+			v = *p
+		}
 		return h(ctx, req, v)
 	}
 	return m.add(e)
@@ -175,27 +179,33 @@ type validator interface{ Validate() error }
 // decodeInput decodes raw into an In according to mode.
 func decodeInput[In any](raw json.RawMessage, mode Validation) (In, error) {
 	var in In
+	err := decodeInto(&in, raw, mode)
+	return in, err
+}
+
+// decodeInto decodes raw into *in according to mode.
+func decodeInto[In any](in *In, raw json.RawMessage, mode Validation) error {
 	if mode == ValidationSkip {
 		// Type mismatches leave zero values and the other fields decoded;
 		// the data is a valid object, so nothing else can fail.
-		_ = json.Unmarshal(raw, &in)
-		return in, nil
+		_ = json.Unmarshal(raw, in)
+		return nil
 	}
 	if mode != ValidationStrict {
-		return in, decodePooled(raw, &in, false)
+		return decodePooled(raw, in, false)
 	}
-	if err := decodePooled(raw, &in, true); err != nil {
-		return in, err
+	if err := decodePooled(raw, in, true); err != nil {
+		return err
 	}
 	// Decoding an object always allocates a pointer In, so a Validate with
 	// a pointer receiver never sees nil here.
+	if v, ok := any(*in).(validator); ok {
+		return v.Validate()
+	}
 	if v, ok := any(in).(validator); ok {
-		return in, v.Validate()
+		return v.Validate()
 	}
-	if v, ok := any(&in).(validator); ok {
-		return in, v.Validate()
-	}
-	return in, nil
+	return nil
 }
 
 // add stores e unless its key is taken.
@@ -260,4 +270,30 @@ func decodePooled(raw json.RawMessage, v any, strict bool) error {
 		pool.Put(d)
 	}
 	return err
+}
+
+// outputEncoder encodes handler outputs into a reused buffer: the output
+// is copied into its envelope right after, so json.Marshal's own copy
+// would be one allocation per request for nothing.
+type outputEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder // HTML-escaping, as json.Marshal
+}
+
+var outputEncoders = sync.Pool{New: func() any {
+	e := &outputEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}}
+
+func getOutputEncoder() *outputEncoder {
+	e := outputEncoders.Get().(*outputEncoder)
+	e.buf.Reset()
+	return e
+}
+
+func putOutputEncoder(e *outputEncoder) {
+	if e.buf.Cap() <= maxPooledInput {
+		outputEncoders.Put(e)
+	}
 }

@@ -320,3 +320,33 @@ func TestModuleInstallOnce(t *testing.T) {
 	require.Error(t, ok.Install(s2), "a module belongs to one server")
 	require.NoError(t, ok.Close(context.Background()))
 }
+
+// TestResultEncodesLikeMarshal: handler outputs go through a pooled
+// encoder; the envelope must hold what json.Marshal gives (HTML escaped,
+// no trailing newline), whatever a previous, larger or failed, encoding
+// left in the buffer, and an output that cannot be encoded is a 500.
+func TestResultEncodesLikeMarshal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{}, nil)
+	type out struct {
+		Text string  `json:"text"`
+		N    float64 `json:"n,omitempty"`
+		C    any     `json:"c,omitempty"`
+	}
+	req := &Request{RouteName: "api/x/y/v1"}
+	big := out{Text: strings.Repeat("x", 4096)}
+	_ = e.mod.result(req, big, nil)
+	failed := e.mod.result(req, out{C: make(chan int)}, nil)
+	assert.Equal(t, "api.internalServerError", failed.ErrorEnvelope().ErrorCode)
+	assert.Equal(t, 500, failed.HTTPStatus())
+
+	for _, o := range []out{{Text: "<b>&</b>"}, {Text: "a", N: 1.5}, {Text: "\u2028"}} {
+		env := e.mod.result(req, o, nil)
+		want, err := json.Marshal(o)
+		require.NoError(t, err)
+		spread, f := spreadResult(want)
+		require.Nil(t, f)
+		assert.Equal(t, string(spread.bytes()), string(env.bytes()))
+		assert.NotContains(t, string(env.bytes()), "<b>")
+	}
+}
