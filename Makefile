@@ -23,6 +23,7 @@ test: node-deps
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60000x
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 40000x
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 40000x
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzScanJSON -fuzztime 100000x
 	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 2000x
 	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 20000x
 	@for m in $$(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -exec dirname {} \;); do \
@@ -39,6 +40,7 @@ fuzz:
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60s
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 60s
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 60s
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzScanJSON -fuzztime 60s
 	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 60s
 	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60s
 

@@ -223,3 +223,14 @@ func BenchmarkBroadcastWebSocket(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkCheckJSON(b *testing.B) {
+	in := []byte(`["apiRequest",{"name":"api/bench/echo/v1","data":{"ts":1764137000000123},"responseIndex":123456}]`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if err := checkJSON(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -206,9 +206,14 @@ func decodePacket(s []byte) (p Packet, attachments int, err error) {
 
 // checkJSON validates that data is one JSON value no deeper than maxNesting.
 func checkJSON(data []byte) error {
-	if !json.Valid(data) {
+	valid, deep := scanJSON(data)
+	if valid {
+		return nil
+	}
+	if !deep || !json.Valid(data) {
 		return errInvalidPayload
 	}
+	// Valid but deep: the count below says how deep.
 	depth, inStr, esc := 0, false, false
 	for _, c := range data {
 		if inStr {
