@@ -37,9 +37,9 @@ type apiPayload struct {
 // field name) send the payload to encoding/json instead, so the result is
 // the same for every input.
 func parseAPIPayload(p *apiPayload, payload json.RawMessage) bool {
-	// One copy, which data and the name then point into: the payload's
-	// buffer belongs to the connection.
-	if ok, fast := scanAPIPayload(p, append([]byte(nil), payload...)); fast {
+	// data and the name point into payload, which is ours to keep
+	// (socketio never reuses an event's memory; see socketio.Args.Raw).
+	if ok, fast := scanAPIPayload(p, payload); fast {
 		return ok
 	}
 	*p = apiPayload{}

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The one-pass scanner must read every payload exactly as encoding/json
@@ -50,16 +53,37 @@ func TestAPIPayloadScanMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// The payload's buffer belongs to the connection: the request keeps a copy.
-func TestAPIPayloadDataIsCopied(t *testing.T) {
-	buf := []byte(`{"name":"a","data":{"x":1},"responseIndex":1}`)
-	var p apiPayload
-	ok := parseAPIPayload(&p, buf)
-	assert.True(t, ok)
-	for i := range buf {
-		buf[i] = ' '
+// Request.Data points into the event's own memory, with no copy: it must
+// stay intact after the handler returned and later requests came in.
+func TestRequestDataOutlivesTheRequest(t *testing.T) {
+	t.Parallel()
+	kept := make(chan json.RawMessage, 32)
+	e := newEnv(t, Options{RateLimit: RateLimitOptions{Disabled: true}}, func(m *Module) {
+		require.NoError(t, Register(m, "test/keep/v1", Route[map[string]any, map[string]any]{
+			Handler: func(_ context.Context, req *Request, in map[string]any) (map[string]any, error) {
+				kept <- req.Data
+				return in, nil
+			},
+		}))
+	})
+	c := e.dial("")
+	var want []string
+	for i := range 20 {
+		data := map[string]any{"i": i, "pad": strings.Repeat("z", i*9)}
+		b, err := json.Marshal(data)
+		require.NoError(t, err)
+		want = append(want, string(b))
+		r := request(t, c, i, "api/test/keep/v1", data)
+		require.Equal(t, "success", r["status"], "%v", r)
 	}
-	assert.JSONEq(t, `{"x":1}`, string(p.data))
+	for i := range want {
+		select {
+		case got := <-kept:
+			assert.JSONEq(t, want[i], string(got), "request %d", i)
+		case <-time.After(waitFor):
+			t.Fatalf("request %d never reached the handler", i)
+		}
+	}
 }
 
 func BenchmarkAPIPayloadParse(b *testing.B) {

@@ -192,7 +192,10 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 		defer cancel(nil)
 	}
 	req.out.bind(hctx)
-	start := time.Now()
+	var start time.Time
+	if ev != nil {
+		start = time.Now() // for the post hook's Duration only
+	}
 	out, err, finished := m.invoke(hctx, cancel, c, in, timeout)
 	if !finished {
 		return m.fail(req, events.CodeAPITimeout)

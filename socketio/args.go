@@ -31,7 +31,9 @@ func NewArgs(raw []json.RawMessage, attachments [][]byte) Args {
 func (a Args) Len() int { return len(a.raw) }
 
 // Raw returns argument i as received (binary values as placeholders), or nil
-// when i is out of range.
+// when i is out of range. Its memory is never reused by the server, so a
+// handler may keep it, or parts of it, after it returns; it must not
+// modify it, since [Args.Decode] and other handlers of the event read it.
 func (a Args) Raw(i int) json.RawMessage {
 	if i < 0 || i >= len(a.raw) {
 		return nil

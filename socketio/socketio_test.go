@@ -989,3 +989,36 @@ func TestEmitWireText(t *testing.T) {
 	w.send(`42/admin,5["raw"]`)
 	assert.Equal(t, `43/admin,5[{"r":true}]`, w.readText())
 }
+
+// TestArgsRawIsKept: a handler may keep Args.Raw past its return (the api
+// module does), so the server must never reuse that memory, whichever
+// transport brought the event.
+func TestArgsRawIsKept(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	kept := make(chan json.RawMessage, 64)
+	e.srv.Sockets().On("keep", func(ev *Event) { kept <- ev.Args.Raw(0) })
+	w := e.dialWS()
+	w.connect("/", "")
+	var got []json.RawMessage
+	var want []string
+	arg := func(i int, pad string) string {
+		a := fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, strings.Repeat(pad, i*7))
+		want = append(want, a)
+		return a
+	}
+	for i := range 20 {
+		w.send(`42["keep",` + arg(i, "x") + `]`)
+		got = append(got, recv(t, kept))
+	}
+	p := e.pollHandshake()
+	require.Equal(t, 200, p.post("40"))
+	p.get()
+	for i := 20; i < 30; i++ {
+		require.Equal(t, 200, p.post(`42["keep",`+arg(i, "y")+`]`))
+		got = append(got, recv(t, kept))
+	}
+	for i, raw := range got {
+		assert.Equal(t, want[i], string(raw), "kept argument %d changed", i)
+	}
+}
