@@ -210,36 +210,11 @@ func checkJSON(data []byte) error {
 	if valid {
 		return nil
 	}
-	if !deep || !json.Valid(data) {
-		return errInvalidPayload
+	if deep && json.Valid(data) {
+		// The scan went past maxNesting inside a document that is valid.
+		return errTooDeep
 	}
-	// Valid but deep: the count below says how deep.
-	depth, inStr, esc := 0, false, false
-	for _, c := range data {
-		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '[', '{':
-			depth++
-			if depth > maxNesting {
-				return errTooDeep
-			}
-		case ']', '}':
-			depth--
-		}
-	}
-	return nil
+	return errInvalidPayload
 }
 
 // payloadValid mirrors socket.io-parser's isPayloadValid on already valid JSON.
