@@ -37,10 +37,10 @@ func (m *Module) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		header: w.Header(),
 	}
 	sw := NewSSEWriter(w)
-	out := &output{canStream: sse, send: func(b json.RawMessage) error { return sw.Frame("stream", b) }}
+	out := &output{canStream: sse, sink: chunkFunc(func(b json.RawMessage) error { return sw.Frame("stream", b) })}
 	req.out = out
 	c := &call{m: m, req: req, sse: sse, w: w}
-	c.deliver = func(env *Envelope) {
+	c.sink = deliverFunc(func(env *Envelope) {
 		if !out.close() {
 			return
 		}
@@ -54,7 +54,7 @@ func (m *Module) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		// A timed-out handler may still be running; flush so the caller
 		// has the reply now rather than when the handler returns.
 		_ = http.NewResponseController(w).Flush()
-	}
+	})
 	defer func() {
 		rec := recover()
 		if rec == nil {

@@ -136,15 +136,22 @@ func (p *apiPayload) finish() {
 	p.dataObj = len(p.data) > 0 && p.data[0] == '{'
 }
 
-// resolveName decodes the name the scanner found (a no-op otherwise).
-func (p *apiPayload) resolveName() {
+// resolveName decodes the name the scanner found (a no-op otherwise). A
+// name that is a key registered in m (what the browser client sends) takes
+// the key's string instead of a copy of its own.
+func (p *apiPayload) resolveName(m *Module) {
 	name := p.rawName
 	if name == nil {
 		return
 	}
 	p.rawName = nil
 	if name[0] == '"' && !hasByte(name, '\\') {
-		p.name, p.nameOK = string(name[1:len(name)-1]), true
+		inner := name[1 : len(name)-1]
+		if e, ok := m.routes.GetBytes(inner); ok {
+			p.name, p.nameOK = e.key, true
+			return
+		}
+		p.name, p.nameOK = string(inner), true
 		return
 	}
 	var n string

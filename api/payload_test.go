@@ -36,11 +36,16 @@ func TestAPIPayloadScanMatchesEncodingJSON(t *testing.T) {
 	}
 	inputs = append(inputs, deep(63, "[", "]"), deep(64, `{"k":[`, "]}"), deep(65, "[", "]"), deep(200, `[{"k":`, "}]"),
 		deep(130, "[", "]")+"]", deep(129, `{"a":`, "}")[:60])
+	// Names of registered routes resolve to the key's own string.
+	m := New(Options{})
+	require.NoError(t, Register(m, "bench/echo/v1", echoRoute()))
+	inputs = append(inputs, `{"name":"api/bench/echo/v1","data":{},"responseIndex":1}`,
+		`{"name":"api/bench/echo/v2","data":{},"responseIndex":1}`, `{"name":"api/bench/ech\u006f/v1","data":{},"responseIndex":1}`)
 	for _, in := range inputs {
 		var want, got apiPayload
 		wantOK := decodeAPIPayload(&want, json.RawMessage(in))
 		gotOK := parseAPIPayload(&got, json.RawMessage(in))
-		got.resolveName()
+		got.resolveName(m)
 		assert.Equal(t, wantOK, gotOK, "accept %q", in)
 		if !wantOK {
 			continue

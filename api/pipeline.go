@@ -26,8 +26,8 @@ type call struct {
 	req *Request
 	e   *entry // nil until the route resolved
 
-	// deliver sends the final envelope to the caller, at most once.
-	deliver func(env *Envelope)
+	// sink sends the final envelope to the caller, at most once.
+	sink replySink
 	// sse marks an HTTP server-sent-events request: no timeout applies.
 	sse bool
 	// w is the HTTP response (nil on the socket), for the Allow header.
@@ -40,6 +40,16 @@ type call struct {
 	// so a second one per request would only cost.
 	cancel context.CancelCauseFunc
 }
+
+// replySink takes a call's final envelope. An interface rather than a
+// func field: the socket request implements it itself, so a request
+// allocates no closure for it.
+type replySink interface{ deliver(env *Envelope) }
+
+// deliverFunc is a replySink made of a function.
+type deliverFunc func(env *Envelope)
+
+func (f deliverFunc) deliver(env *Envelope) { f(env) }
 
 // request returns the call's Request once the route is known, for hook
 // payloads; before that hooks get nil.
@@ -297,7 +307,7 @@ func (m *Module) respond(ctx context.Context, c *call, env *Envelope) {
 		if env.IsError() {
 			env = m.format(c, env)
 		}
-		c.deliver(env)
+		c.sink.deliver(env)
 		return
 	}
 	// The reply must go out even when the client is leaving; hooks that
@@ -314,7 +324,7 @@ func (m *Module) respond(ctx context.Context, c *call, env *Envelope) {
 	if ev.Response.IsError() {
 		ev.Response = m.format(c, ev.Response)
 	}
-	c.deliver(ev.Response)
+	c.sink.deliver(ev.Response)
 	luckystack.DispatchHook(ctx, srv, PostAPIRespond, ev)
 }
 

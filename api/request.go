@@ -118,11 +118,19 @@ func (r *Request) language(def string) string {
 	return def
 }
 
+// chunkSink sends a stream chunk (see replySink for why an interface).
+type chunkSink interface{ sendChunk(b json.RawMessage) error }
+
+// chunkFunc is a chunkSink made of a function.
+type chunkFunc func(b json.RawMessage) error
+
+func (f chunkFunc) sendChunk(b json.RawMessage) error { return f(b) }
+
 // output serialises what goes to the caller: stream chunks may come from
 // any goroutine, and the final reply closes the stream for good.
 type output struct {
 	canStream bool
-	send      func(chunk json.RawMessage) error
+	sink      chunkSink
 
 	mu     sync.Mutex      // Protects following.
 	ctx    context.Context // the handler's; once it ends chunks are refused
@@ -142,7 +150,7 @@ func (o *output) stream(b json.RawMessage) error {
 	if o.closed || (o.ctx != nil && o.ctx.Err() != nil) {
 		return ErrStreamClosed
 	}
-	return o.send(b)
+	return o.sink.sendChunk(b)
 }
 
 // close refuses further chunks and reports whether it was still open.

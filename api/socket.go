@@ -48,7 +48,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 	if !r.ri.Valid {
 		// Nothing can be answered without an index; the first hook still
 		// sees the message, as in the original, and it is dropped.
-		r.resolveName()
+		r.resolveName(r.m)
 		m.preSocketMessage(cl.Context(), cl, cl.IP(), r.name)
 		return
 	}
@@ -64,7 +64,7 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 // refuseInFlight answers a request over the client's MaxInFlight.
 func (m *Module) refuseInFlight(r *socketRequest) {
 	c := r.call()
-	r.resolveName()
+	r.resolveName(r.m)
 	if r.nameOK {
 		if key, _, _, _, err := ParseRouteName("api", r.name); err == nil {
 			c.req.RouteName = key
@@ -77,7 +77,7 @@ func (m *Module) refuseInFlight(r *socketRequest) {
 // closes every socket, which ends the request's context, and waits for
 // the socket's goroutines.
 func (r *socketRequest) run() {
-	r.resolveName()
+	r.resolveName(r.m)
 	ctx, cancel := r.flight.start(r.cl.Context())
 	defer func() {
 		cancel(nil)
@@ -95,14 +95,21 @@ func (r *socketRequest) call() *call {
 		IP: cl.IP(), Locale: cl.Locale(), Data: r.data, Client: cl, out: &r.out,
 	}
 	r.out.canStream = true
-	r.out.send = func(b json.RawMessage) error { return r.cl.Emit(events.APIStream(r.idx), b) }
-	r.c = call{m: r.m, req: &r.req}
-	r.c.deliver = func(env *Envelope) {
-		if r.out.close() {
-			_ = r.cl.Emit(events.APIResponse(r.idx), env.bytes())
-		}
-	}
+	r.out.sink = r
+	r.c = call{m: r.m, req: &r.req, sink: r}
 	return &r.c
+}
+
+// sendChunk sends a stream chunk as apiStream-<i>.
+func (r *socketRequest) sendChunk(b json.RawMessage) error {
+	return r.cl.Emit(events.APIStream(r.idx), b)
+}
+
+// deliver sends the final reply as apiResponse-<i>, once.
+func (r *socketRequest) deliver(env *Envelope) {
+	if r.out.close() {
+		_ = r.cl.Emit(events.APIResponse(r.idx), env.bytes())
+	}
 }
 
 func (m *Module) preSocketMessage(ctx context.Context, cl *luckystack.Client, ip, name string) *luckystack.Stop {

@@ -42,6 +42,17 @@ func (r *Registry[V]) Get(key string) (V, bool) {
 	return zero, false
 }
 
+// GetBytes is Get for a key still in bytes: a map index by string(key)
+// does not allocate, where making the key a string first would.
+func (r *Registry[V]) GetBytes(key []byte) (V, bool) {
+	if p := r.m.Load(); p != nil {
+		v, ok := (*p)[string(key)]
+		return v, ok
+	}
+	var zero V
+	return zero, false
+}
+
 // Keys returns the keys, sorted (nil when there are none).
 func (r *Registry[V]) Keys() []string {
 	p := r.m.Load()

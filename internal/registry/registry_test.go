@@ -22,6 +22,21 @@ func TestAddGetKeys(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, 1, v, "and keeps its first value")
 	assert.Equal(t, []string{"a", "b"}, r.Keys())
+
+	v, ok = r.GetBytes([]byte("b"))
+	assert.True(t, ok)
+	assert.Equal(t, 2, v)
+	_, ok = r.GetBytes([]byte("c"))
+	assert.False(t, ok)
+}
+
+// TestGetBytesAllocatesNothing is not parallel: AllocsPerRun counts the
+// whole process's allocations.
+func TestGetBytesAllocatesNothing(t *testing.T) {
+	var r Registry[int]
+	require.True(t, r.Add("api/bench/echo/v1", 1))
+	key := []byte("api/bench/echo/v1")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = r.GetBytes(key) }))
 }
 
 // TestConcurrentAddsAndReads: readers never see a half-built table and
