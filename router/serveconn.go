@@ -53,6 +53,8 @@ type clientConn struct {
 
 	watch     *time.Timer
 	watchDone chan struct{}
+	// watchEnd tells a watch that started late not to begin waiting.
+	watchEnd atomic.Bool
 	served    bool // at least one request was answered
 }
 
@@ -227,6 +229,7 @@ func (c *clientConn) startWatch() {
 	if c.raw == nil {
 		return
 	}
+	c.watchEnd.Store(false)
 	if c.watch == nil {
 		c.watch = time.AfterFunc(clientWatchDelay, c.watchClient)
 		return
@@ -240,7 +243,9 @@ func (c *clientConn) stopWatch() {
 	if c.watch == nil || c.watch.Stop() {
 		return
 	}
-	// The watch runs (or ran): a past deadline ends its wait.
+	// The watch runs (or ran): a past deadline ends its wait, the flag
+	// one that has yet to clear the deadline and begin.
+	c.watchEnd.Store(true)
 	_ = c.nc.SetReadDeadline(time.Unix(1, 0))
 	<-c.watchDone
 	_ = c.nc.SetReadDeadline(time.Time{})
@@ -251,7 +256,11 @@ func (c *clientConn) stopWatch() {
 // the connection's context, which ends the backend leg.
 func (c *clientConn) watchClient() {
 	defer func() { c.watchDone <- struct{}{} }()
+	// The request's head deadline must not end the watch of a long poll.
 	_ = c.nc.SetReadDeadline(time.Time{})
+	if c.watchEnd.Load() {
+		return
+	}
 	gone := false
 	var b [1]byte
 	_ = c.raw.Read(func(fd uintptr) bool {
