@@ -22,10 +22,10 @@ func TestScanHead(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next", 100, 27, headComplete},
 		{"GET / HTTP/1.1\r\nHost: a\r\n", 100, 0, headIncomplete},
 		{"GET / HTTP/1.1\r\nHost: a\r\n\r", 100, 0, headIncomplete},
-		{"GET / HTTP/1.1\nHost: a\n\n", 100, 0, headUnusual},    // bare LF
-		{"\r\nGET / HTTP/1.1\r\n\r\n", 100, 0, headUnusual},      // blank first line
+		{"GET / HTTP/1.1\nHost: a\n\n", 100, 0, headUnusual},      // bare LF
+		{"\r\nGET / HTTP/1.1\r\n\r\n", 100, 0, headUnusual},       // blank first line
 		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 20, 0, headUnusual}, // over max
-		{strings.Repeat("x", 30), 20, 0, headUnusual},            // no line end within max
+		{strings.Repeat("x", 30), 20, 0, headUnusual},             // no line end within max
 	}
 	for _, tc := range tests {
 		n, st := scanHead([]byte(tc.in), tc.max)

@@ -115,7 +115,7 @@ func (l *handoffListener) acceptLoop() {
 		}
 		cc := l.rt.newClientConn(c, l)
 		if cc == nil {
-			_ = c.Close() // the router is closed
+			l.handOff(c, nil) // the router is closed: ServeHTTP answers 503
 			continue
 		}
 		go cc.serve()

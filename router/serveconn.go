@@ -55,7 +55,7 @@ type clientConn struct {
 	watchDone chan struct{}
 	// watchEnd tells a watch that started late not to begin waiting.
 	watchEnd atomic.Bool
-	served    bool // at least one request was answered
+	served   bool // at least one request was answered
 }
 
 // newClientConn registers c with rt; nil when rt is closed.
