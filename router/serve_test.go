@@ -40,8 +40,8 @@ func loopConns(rt *Router) int {
 	return len(rt.clients)
 }
 
-// readAnswer reads one response and its whole body.
-func readAnswer(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {
+// readLoopAnswer reads one response and its whole body.
+func readLoopAnswer(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	require.NoError(t, err)
@@ -86,25 +86,25 @@ func TestLoopPipelinedRequests(t *testing.T) {
 		"GET /304 HTTP/1.1\r\nHost: h\r\n\r\n"+
 		"PUT /d HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz")
 	_ = c
-	resp, body := readAnswer(t, br, http.MethodGet)
+	resp, body := readLoopAnswer(t, br, http.MethodGet)
 	assert.Equal(t, "GET /a?x=1 ", body)
 	assert.Equal(t, int64(len(body)), resp.ContentLength, "a known length is passed on")
-	_, body = readAnswer(t, br, http.MethodPost)
+	_, body = readLoopAnswer(t, br, http.MethodPost)
 	assert.Equal(t, "POST /b hello", body)
-	resp, body = readAnswer(t, br, http.MethodGet)
+	resp, body = readLoopAnswer(t, br, http.MethodGet)
 	assert.Equal(t, "one;two", body)
 	assert.Equal(t, []string{"chunked"}, resp.TransferEncoding, "an answer of unknown length is chunked")
-	resp, body = readAnswer(t, br, http.MethodHead)
+	resp, body = readLoopAnswer(t, br, http.MethodHead)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, int64(len("HEAD /c ")), resp.ContentLength, "HEAD keeps the length of the body it does not carry")
 	assert.Empty(t, body)
-	resp, body = readAnswer(t, br, http.MethodGet)
+	resp, body = readLoopAnswer(t, br, http.MethodGet)
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)
 	assert.Empty(t, body)
-	resp, body = readAnswer(t, br, http.MethodGet)
+	resp, body = readLoopAnswer(t, br, http.MethodGet)
 	assert.Equal(t, http.StatusNotModified, resp.StatusCode)
 	assert.Empty(t, body)
-	resp, body = readAnswer(t, br, http.MethodPut)
+	resp, body = readLoopAnswer(t, br, http.MethodPut)
 	assert.Equal(t, "PUT /d xyz", body)
 	assert.NotEmpty(t, resp.Header.Get("Date"))
 	assert.Equal(t, 1, loopConns(rt), "the own loop served them all")
@@ -121,7 +121,7 @@ func TestLoopCloseDelimitedAnswer(t *testing.T) {
 	_, ts := newLoopRouter(t, Config{Services: map[string][]string{"system": {be}}})
 	_, br := rawRequest(t, ts, "GET /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\n\r\n")
 	for range 2 {
-		resp, body := readAnswer(t, br, http.MethodGet)
+		resp, body := readLoopAnswer(t, br, http.MethodGet)
 		assert.Equal(t, "until the end", body)
 		assert.Equal(t, "1", resp.Header.Get("X-Old"))
 		assert.False(t, resp.Close, "the client connection outlives the backend's")
@@ -164,7 +164,7 @@ func TestLoopHandsUnusualRequestsToNetHTTP(t *testing.T) {
 	}
 	// None of that disturbed a plain connection.
 	_, br := rawRequest(t, ts, "GET /fine HTTP/1.1\r\nHost: h\r\n\r\n")
-	_, body := readAnswer(t, br, http.MethodGet)
+	_, body := readLoopAnswer(t, br, http.MethodGet)
 	assert.Equal(t, "GET /fine ", body)
 	assert.Equal(t, 1, loopConns(rt))
 }
@@ -175,7 +175,7 @@ func TestLoopConnectionClose(t *testing.T) {
 	_, ts := newLoopRouter(t, Config{Services: map[string][]string{"system": {be.URL}}})
 	c, br := rawRequest(t, ts, "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\nHost: h\r\n\r\n")
 	_ = c
-	resp, body := readAnswer(t, br, http.MethodGet)
+	resp, body := readLoopAnswer(t, br, http.MethodGet)
 	assert.Equal(t, "GET /a ", body)
 	assert.True(t, resp.Close, "Connection: close is answered in kind")
 	_, err := br.ReadByte()
@@ -187,14 +187,14 @@ func TestLoopIdleConnections(t *testing.T) {
 	be := framingBackend(t)
 	rt, ts := newLoopRouter(t, Config{Services: map[string][]string{"system": {be.URL}}, KeepAliveTimeout: 200 * time.Millisecond})
 	_, br := rawRequest(t, ts, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
-	readAnswer(t, br, http.MethodGet)
+	readLoopAnswer(t, br, http.MethodGet)
 	start := time.Now()
 	_, err := br.ReadByte()
 	assert.ErrorIs(t, err, io.EOF, "an idle keep-alive connection is closed")
 	assert.Less(t, time.Since(start), 5*time.Second)
 
 	_, br = rawRequest(t, ts, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n")
-	readAnswer(t, br, http.MethodGet)
+	readLoopAnswer(t, br, http.MethodGet)
 	rt.Close()
 	_, err = br.ReadByte()
 	assert.ErrorIs(t, err, io.EOF, "Router.Close closes idle connections")
@@ -207,7 +207,7 @@ func TestLoopLargeHeadsGrowTheBuffer(t *testing.T) {
 	rt, ts := newLoopRouter(t, Config{Services: map[string][]string{"system": {be.URL}}})
 	big := strings.Repeat("v", 20<<10) // over the 4 KiB first buffer, under the 64 KiB cap
 	_, br := rawRequest(t, ts, "GET /big HTTP/1.1\r\nHost: h\r\nX-Big: "+big+"\r\n\r\n")
-	resp, body := readAnswer(t, br, http.MethodGet)
+	resp, body := readLoopAnswer(t, br, http.MethodGet)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, body, big)
 	assert.Equal(t, 1, loopConns(rt), "served by the own loop")
