@@ -35,6 +35,14 @@ type Config struct {
 	// larger heads are answered 431. Zero means 64 KiB. The http.Server
 	// in front must allow at least as much (its default is 1 MiB).
 	MaxHeaderBytes int
+	// ReadHeaderTimeout bounds reading a request head on a connection of
+	// [Router.Listener]'s own loop, from its first byte (or the
+	// connection's start). Zero means 10s.
+	ReadHeaderTimeout time.Duration
+	// KeepAliveTimeout closes a connection of that loop idle this long
+	// between requests (it also bounds reading a request body). Zero
+	// means 2m; negative turns it off.
+	KeepAliveTimeout time.Duration
 	// HandshakeTimeout bounds an upgrade from dialling the backend to its
 	// response head; beyond it the client gets 504. Zero means 30s.
 	HandshakeTimeout time.Duration
@@ -90,6 +98,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHeaderBytes <= 0 {
 		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.KeepAliveTimeout == 0 {
+		c.KeepAliveTimeout = 2 * time.Minute
 	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = 30 * time.Second

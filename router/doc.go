@@ -39,6 +39,19 @@
 // before reuse; when one still turns out closed without an answer, only an
 // idempotent request is sent again. Trailers are not forwarded.
 //
+// # Serving
+//
+// The router is an http.Handler and works behind any http.Server. In front
+// of one, [Router.Listener] adds an HTTP/1.1 loop of the router's own for
+// plain requests (keep-alive, small or no body, no gate or pre-proxy hook
+// registered): it reads heads with a strict parser, reuses one request,
+// header map and response writer per connection, and has no background
+// read per request (it starts watching the client for a close only once
+// an answer takes over 10 ms). Every other request, from upgrades and
+// chunked bodies to malformed heads, hands its connection to the
+// http.Server, so statuses and hooks stay those of ServeHTTP.
+// cmd/luckystack-router serves this way.
+//
 // # Upgrades
 //
 // The upgrade path follows the original's createWsProxy: a request head

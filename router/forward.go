@@ -158,7 +158,7 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 		return nil, err
 	}
 	for {
-		resp, err := http.ReadResponse(bc.br, r)
+		resp, err := readAnswer(bc.br, r.Method)
 		if err != nil {
 			// Closed without an answer: a connection closed while idle
 			// (past the alive check) or a backend failing on this very

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,12 +21,18 @@ import (
 
 func TestMain(m *testing.M) { testutil.RunWithLeakCheck(m) }
 
-// newTestRouter builds a router and serves it; both stop when t ends.
+// newTestRouter builds a router and serves it as cmd/luckystack-router
+// does, the own loop in front of net/http's server (with
+// ROUTER_TEST_NETHTTP=1 net/http's server alone); both stop when t ends.
 func newTestRouter(t *testing.T, cfg Config) (*Router, *httptest.Server) {
 	t.Helper()
 	rt, err := New(cfg)
 	require.NoError(t, err)
-	ts := httptest.NewServer(rt)
+	ts := httptest.NewUnstartedServer(rt)
+	if os.Getenv("ROUTER_TEST_NETHTTP") == "" {
+		ts.Listener = rt.Listener(ts.Listener)
+	}
+	ts.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

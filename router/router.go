@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,7 +28,11 @@ type Router struct {
 	mu      sync.Mutex // Protects following.
 	closed  bool
 	tunnels map[*tunnel]struct{}
-	active  sync.WaitGroup // upgrades past their handshake
+	clients map[*clientConn]struct{} // connections of the own loop
+	active  sync.WaitGroup           // upgrades past their handshake
+
+	clientWG sync.WaitGroup // the own loop's connections
+	date     atomic.Pointer[cachedDate]
 }
 
 // New builds a Router. It fails when no service is configured, a backend
@@ -54,20 +59,23 @@ func New(cfg Config) (*Router, error) {
 		trusted:  trusted,
 		sticky:   newStickyTable(cfg.StickyTTL, cfg.MaxStickySessions),
 		tunnels:  make(map[*tunnel]struct{}),
+		clients:  make(map[*clientConn]struct{}),
 	}
 	return rt, nil
 }
 
 // Shutdown tears down every upgraded connection (which
 // http.Server.Shutdown neither closes nor waits for), closes idle backend
-// connections, and waits until the upgrade handlers have returned or ctx
-// ends, returning ctx.Err() then. Later requests get 503. Call it after
+// connections and the idle client connections of [Router.Listener]'s
+// loop, and waits until the upgrade handlers and that loop's busy
+// connections have returned or ctx ends, returning ctx.Err() then. Later requests get 503. Call it after
 // http.Server.Shutdown, or from RegisterOnShutdown. It is idempotent.
 func (rt *Router) Shutdown(ctx context.Context) error {
 	rt.Close()
 	done := make(chan struct{})
 	go func() {
 		rt.active.Wait()
+		rt.clientWG.Wait()
 		close(done)
 	}()
 	select {
@@ -78,13 +86,16 @@ func (rt *Router) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close is [Router.Shutdown] without the wait: upgraded and idle backend
-// connections are closed at once. It is idempotent.
+// Close is [Router.Shutdown] without the wait: upgraded, idle backend and
+// idle client connections are closed at once. It is idempotent.
 func (rt *Router) Close() {
 	rt.mu.Lock()
 	rt.closed = true
 	for t := range rt.tunnels {
 		t.close()
+	}
+	for c := range rt.clients {
+		c.closeIfIdle()
 	}
 	rt.mu.Unlock()
 	rt.closeIdle()
@@ -242,6 +253,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request target must be in origin form", http.StatusBadRequest)
 		return
 	}
+	rt.serveRouted(w, r, start)
+}
+
+// serveRouted is ServeHTTP past its guards on the request head, which the
+// own loop's parser enforces by handing such requests to ServeHTTP.
+func (rt *Router) serveRouted(w http.ResponseWriter, r *http.Request, start time.Time) {
 	if rt.isClosed() {
 		http.Error(w, "router closed", http.StatusServiceUnavailable)
 		return

@@ -8,7 +8,7 @@
 // Every flag has an environment twin (ROUTER_LISTEN, ROUTER_SERVICES as
 // "name=url,url;name=url", ROUTER_DEFAULT_SERVICE, ROUTER_WEBSOCKET_SERVICE,
 // ROUTER_TRUSTED_PROXIES, ROUTER_IDLE_TIMEOUT, ROUTER_HANDSHAKE_TIMEOUT,
-// ROUTER_PPROF);
+// ROUTER_PPROF, ROUTER_NETHTTP);
 // flags win. Backends must list the router's address in their
 // Config.HTTP.TrustedProxies to see the real client.
 package main
@@ -65,6 +65,10 @@ type cmdOptions struct {
 	// kept off the routed listener so no request path is taken from the
 	// backends.
 	pprof string
+	// netHTTP serves every request with net/http's server, without the
+	// router's own loop for plain requests (Router.Listener): the
+	// comparison its benchmark needs.
+	netHTTP bool
 }
 
 // parseConfig reads the flags, with environment fallbacks, into the
@@ -94,6 +98,7 @@ func parseConfig(args []string, getenv func(string) string) (router.Config, cmdO
 	fs.DurationVar(&idle, "idle-timeout", idle, "close upgraded connections idle this long (0 turns it off)")
 	fs.DurationVar(&hs, "handshake-timeout", hs, "bound on an upgrade's backend handshake")
 	quiet := fs.Bool("quiet", false, "log warnings and errors only")
+	netHTTP := fs.Bool("nethttp", getenv("ROUTER_NETHTTP") != "", "serve every request with net/http's server (no own loop for plain requests)")
 	pprofAddr := fs.String("pprof", getenv("ROUTER_PPROF"), "address serving net/http/pprof (e.g. 127.0.0.1:6060); empty: off")
 	if err := fs.Parse(args); err != nil {
 		return router.Config{}, cmdOptions{}, err
@@ -123,7 +128,7 @@ func parseConfig(args []string, getenv func(string) string) (router.Config, cmdO
 		TrustedProxies:   proxies,
 		IdleTimeout:      idle,
 		HandshakeTimeout: hs,
-	}, cmdOptions{listen: *listen, quiet: *quiet, pprof: *pprofAddr}, nil
+	}, cmdOptions{listen: *listen, quiet: *quiet, pprof: *pprofAddr, netHTTP: *netHTTP}, nil
 }
 
 func run(args []string, getenv func(string) string) error {
@@ -142,13 +147,20 @@ func run(args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: listen, Handler: rt, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	if !opts.netHTTP {
+		ln = rt.Listener(ln) // plain requests: the router's own loop
+	}
+	srv := &http.Server{Handler: rt, ReadHeaderTimeout: 10 * time.Second}
 	// http.Server.Shutdown does not end hijacked (upgraded) connections.
 	srv.RegisterOnShutdown(rt.Close)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	log.Info("router listening", "addr", listen, "services", cfg.Services)
 	if opts.pprof != "" {
 		ps, perr := startPprof(opts.pprof)

@@ -98,7 +98,15 @@ func routerHostOf(addr string) string {
 // LuckyStack backends sharing a real Redis: websocket-only, polling with
 // its upgrade, polling-only, cross-backend room broadcasts and the
 // forwarded client address (see scripts/router_socketio.mjs).
-func TestRouterSocketIO(t *testing.T) {
+func TestRouterSocketIO(t *testing.T) { routerSocketIO(t, false) }
+
+// TestRouterSocketIOOwnLoop is TestRouterSocketIO with the router served
+// as cmd/luckystack-router serves it: its own HTTP/1.1 loop for plain
+// requests (the polling transport) in front of net/http's server (the
+// upgrades).
+func TestRouterSocketIOOwnLoop(t *testing.T) { routerSocketIO(t, true) }
+
+func routerSocketIO(t *testing.T, ownLoop bool) {
 	t.Parallel()
 	node.Require(t)
 	redisAddr := redistest.Start(t)
@@ -113,7 +121,11 @@ func TestRouterSocketIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(rt)
+	front := httptest.NewUnstartedServer(rt)
+	if ownLoop {
+		front.Listener = rt.Listener(front.Listener)
+	}
+	front.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
