@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -94,6 +95,12 @@ func (c *clientConn) closeIfIdle() {
 func (c *clientConn) serve() {
 	handedOff := false
 	defer func() {
+		// net/http's server survives a panic in a handler by closing that
+		// connection; so does this loop.
+		if p := recover(); p != nil {
+			c.rt.cfg.Logger.Error("router: request panicked; closing its connection", "panic", p, "stack", string(debug.Stack()))
+			handedOff = false
+		}
 		c.cancel()
 		if c.watch != nil {
 			c.watch.Stop()
