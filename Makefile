@@ -26,6 +26,8 @@ test: node-deps
 	$(GO) test ./socketio -run '^$$' -fuzz FuzzScanJSON -fuzztime 100000x
 	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 2000x
 	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 20000x
+	$(GO) test ./router -run '^$$' -fuzz FuzzParseHead -fuzztime 20000x
+	$(GO) test ./router -run '^$$' -fuzz FuzzReadAnswer -fuzztime 20000x
 	@for m in $$(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -exec dirname {} \;); do \
 	  echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 8m ./...) || exit 1; \
 	done
@@ -37,12 +39,15 @@ bench-smoke: node-deps
 	$(GO) run ./bench/cmd/benchrun -smoke
 
 fuzz:
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60s
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 60s
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 60s
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzScanJSON -fuzztime 60s
-	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 60s
-	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60s
+	@# Long runs by execution count, for the reason given under test.
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 5000000x
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 3000000x
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 3000000x
+	$(GO) test ./socketio -run '^$$' -fuzz FuzzScanJSON -fuzztime 10000000x
+	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 200000x
+	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 2000000x
+	$(GO) test ./router -run '^$$' -fuzz FuzzParseHead -fuzztime 2000000x
+	$(GO) test ./router -run '^$$' -fuzz FuzzReadAnswer -fuzztime 2000000x
 
 lint:
 	$(GO) vet ./...
