@@ -184,17 +184,24 @@ func (cl *client) onClose(reason string) {
 
 // sendPacket encodes p for this connection alone.
 func (cl *client) sendPacket(p *Packet) bool {
+	if len(p.Attachments) == 0 {
+		// One message: no slice of them to allocate.
+		return cl.conn.send(&wireMsg{text: packetText(p)})
+	}
 	return cl.conn.send(encodeWire(p)...)
+}
+
+// packetText is the Engine.IO message text of p's text part.
+func packetText(p *Packet) []byte {
+	text := make([]byte, 0, 16+len(p.Data)+len(p.Nsp))
+	return appendPacket(append(text, eioMessage), p)
 }
 
 // encodeWire turns a packet into Engine.IO messages: the text part, then one
 // binary message per attachment.
 func encodeWire(p *Packet) []*wireMsg {
-	text := make([]byte, 0, 16+len(p.Data)+len(p.Nsp))
-	text = append(text, eioMessage)
-	text = appendPacket(text, p)
 	msgs := make([]*wireMsg, 0, 1+len(p.Attachments))
-	msgs = append(msgs, &wireMsg{text: text})
+	msgs = append(msgs, &wireMsg{text: packetText(p)})
 	for _, a := range p.Attachments {
 		msgs = append(msgs, newBinaryMsg(a))
 	}

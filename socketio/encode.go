@@ -5,8 +5,8 @@ import "encoding/json"
 // sendArgs sends one socket a packet of type t whose payload is the array
 // of head (an event name; none for an ack) and args. It encodes straight
 // into the packet's wire text: an emit or ack is the hottest send there
-// is, and going through a [Packet] and its Data would copy the payload
-// once more and allocate twice more for nothing.
+// is, and encoding into a Data of its own first would copy the payload
+// once more for nothing.
 func (s *Socket) sendArgs(t PacketType, id int64, head string, args []any) (bool, error) {
 	p := Packet{Type: t, Nsp: s.nsp.name, ID: id}
 	if len(args) == 1 {
@@ -31,11 +31,8 @@ func (s *Socket) sendArgs(t PacketType, id int64, head string, args []any) (bool
 	if err != nil {
 		return false, err
 	}
+	// sendPacket copies Data into the wire text before the buffer goes
+	// back to the pool.
 	p.Data, p.Attachments = e.buf.Bytes(), att
-	if len(att) > 0 {
-		return s.client.sendPacket(&p), nil
-	}
-	text := make([]byte, 0, 24+len(p.Nsp)+len(p.Data))
-	text = appendPacket(append(text, eioMessage), &p)
-	return s.client.conn.send(&wireMsg{text: text}), nil
+	return s.client.sendPacket(&p), nil
 }
