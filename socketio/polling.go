@@ -35,13 +35,6 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 		}
 		c.polling = true
 		wake := c.pollWake
-		// Wakes are sent under c.mu while a GET waits, and two can land
-		// before a woken GET takes the lock back: a token left from then
-		// would release this GET at once with nothing to send.
-		select {
-		case <-wake:
-		default:
-		}
 		if c.upgrading && noop == nil {
 			// The probe was answered: as engine.io, release the poll with a
 			// noop soon so the client can pause polling, but not at once, or
@@ -77,7 +70,8 @@ func (c *conn) handlePoll(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		// Woken with nothing to send (the probe, a packet still held for
-		// the connect phase): wait on, now with the probe's noop timer.
+		// the connect phase, a wake left over from an earlier GET): wait
+		// on, now with the probe's noop timer.
 	}
 	var batch []*wireMsg
 	if !c.heldLocked() {
