@@ -103,16 +103,8 @@ func parseHead(s string, h *reqHead, maxBody int64) bool {
 		if line == "" {
 			break
 		}
-		colon := strings.IndexByte(line, ':')
-		if colon <= 0 {
-			return false
-		}
-		name, ok := canonicalName(line[:colon])
-		if !ok {
-			return false
-		}
-		value := strings.Trim(line[colon+1:], " \t")
-		if !plainValue(value) {
+		name, value, ok := headerLine(line)
+		if !ok || !plainValue(value) {
 			return false
 		}
 		switch name {
@@ -131,15 +123,10 @@ func parseHead(s string, h *reqHead, maxBody int64) bool {
 			}
 			h.contentLength = n
 		case "Connection":
-			for tok := range strings.SplitSeq(value, ",") {
-				tok = strings.Trim(tok, " \t")
-				switch {
-				case strings.EqualFold(tok, "close"):
-					h.close = true
-				case strings.EqualFold(tok, "upgrade"):
-					return false
-				}
+			if headerValueHasToken(value, "upgrade") {
+				return false
 			}
+			h.close = h.close || headerValueHasToken(value, "close")
 		case "Transfer-Encoding", "Upgrade", "Expect", "Trailer":
 			return false
 		}
@@ -224,6 +211,20 @@ func parseLength(s string) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// headerLine splits a header line into its canonical name and its value
+// without the surrounding whitespace; false when there is no name or it is
+// not a token.
+func headerLine(line string) (name, value string, ok bool) {
+	colon := strings.IndexByte(line, ':')
+	if colon <= 0 {
+		return "", "", false
+	}
+	if name, ok = canonicalName(line[:colon]); !ok {
+		return "", "", false
+	}
+	return name, strings.Trim(line[colon+1:], " \t"), true
 }
 
 // canonicalName returns the canonical form of a header name, without an

@@ -87,16 +87,8 @@ func parseAnswerHead(s string) *http.Response {
 		if line == "" {
 			break
 		}
-		colon := strings.IndexByte(line, ':')
-		if colon <= 0 {
-			return nil
-		}
-		name, ok := canonicalName(line[:colon])
-		if !ok {
-			return nil
-		}
-		value := strings.Trim(line[colon+1:], " \t")
-		if !plainAnswerValue(value) {
+		name, value, ok := headerLine(line)
+		if !ok || !plainAnswerValue(value) {
 			return nil
 		}
 		switch name {
