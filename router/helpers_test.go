@@ -26,10 +26,16 @@ func TestMain(m *testing.M) { testutil.RunWithLeakCheck(m) }
 // ROUTER_TEST_NETHTTP=1 net/http's server alone); both stop when t ends.
 func newTestRouter(t *testing.T, cfg Config) (*Router, *httptest.Server) {
 	t.Helper()
+	return serveTestRouter(t, cfg, os.Getenv("ROUTER_TEST_NETHTTP") == "")
+}
+
+// serveTestRouter is newTestRouter with the own loop on or off.
+func serveTestRouter(t *testing.T, cfg Config, ownLoop bool) (*Router, *httptest.Server) {
+	t.Helper()
 	rt, err := New(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewUnstartedServer(rt)
-	if os.Getenv("ROUTER_TEST_NETHTTP") == "" {
+	if ownLoop {
 		ts.Listener = rt.Listener(ts.Listener)
 	}
 	ts.Start()

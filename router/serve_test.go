@@ -2,7 +2,6 @@ package router
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -20,18 +19,7 @@ import (
 // ROUTER_TEST_NETHTTP says) in front of net/http's server.
 func newLoopRouter(t *testing.T, cfg Config) (*Router, *httptest.Server) {
 	t.Helper()
-	rt, err := New(cfg)
-	require.NoError(t, err)
-	ts := httptest.NewUnstartedServer(rt)
-	ts.Listener = rt.Listener(ts.Listener)
-	ts.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		require.NoError(t, rt.Shutdown(ctx))
-		ts.Close()
-	})
-	return rt, ts
+	return serveTestRouter(t, cfg, true)
 }
 
 func loopConns(rt *Router) int {
