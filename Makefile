@@ -4,6 +4,21 @@ GO ?= go
 PORT ?=
 NODE_DIRS := $(shell find . -name package-lock.json -not -path '*/node_modules/*' -exec dirname {} \;)
 
+# FUZZ_TARGETS are package:target:executions for make test; make fuzz
+# multiplies the executions.
+FUZZ_TARGETS := socketio:FuzzDecodePacket:60000 socketio:FuzzPollingPayload:40000 \
+	socketio:FuzzWSReader:40000 socketio:FuzzScanJSON:100000 redisadapter:FuzzDecodeMsgpack:2000 \
+	client:FuzzDecodePacket:20000 router:FuzzParseHead:20000 router:FuzzReadAnswer:20000
+
+# fuzz_all runs every target in FUZZ_TARGETS for its executions times $(1).
+define fuzz_all
+	@for t in $(FUZZ_TARGETS); do \
+	  set -- $$(echo $$t | tr ':' ' '); n=$$(($$3 * $(1))); \
+	  echo "$(GO) test ./$$1 -run '^\$$' -fuzz $$2 -fuzztime $${n}x"; \
+	  $(GO) test ./$$1 -run '^$$' -fuzz $$2 -fuzztime $${n}x || exit 1; \
+	done
+endef
+
 .PHONY: run test test-go test-modules node-deps bench bench-smoke fuzz lint
 
 run:
@@ -20,14 +35,7 @@ test: node-deps
 	@# Execution counts, not durations: Go 1.26's fuzz coordinator can fail a
 	@# -fuzztime duration with "context deadline exceeded" on a busy machine
 	@# (golang/go#75804, fixed in Go 1.27).
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 60000x
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 40000x
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 40000x
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzScanJSON -fuzztime 100000x
-	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 2000x
-	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 20000x
-	$(GO) test ./router -run '^$$' -fuzz FuzzParseHead -fuzztime 20000x
-	$(GO) test ./router -run '^$$' -fuzz FuzzReadAnswer -fuzztime 20000x
+	$(call fuzz_all,1)
 	@for m in $$(find . -mindepth 2 -name go.mod -not -path '*/node_modules/*' -exec dirname {} \;); do \
 	  echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 8m ./...) || exit 1; \
 	done
@@ -39,15 +47,8 @@ bench-smoke: node-deps
 	$(GO) run ./bench/cmd/benchrun -smoke
 
 fuzz:
-	@# Long runs by execution count, for the reason given under test.
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzDecodePacket -fuzztime 5000000x
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzPollingPayload -fuzztime 3000000x
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzWSReader -fuzztime 3000000x
-	$(GO) test ./socketio -run '^$$' -fuzz FuzzScanJSON -fuzztime 10000000x
-	$(GO) test ./redisadapter -run '^$$' -fuzz FuzzDecodeMsgpack -fuzztime 200000x
-	$(GO) test ./client -run '^$$' -fuzz FuzzDecodePacket -fuzztime 2000000x
-	$(GO) test ./router -run '^$$' -fuzz FuzzParseHead -fuzztime 2000000x
-	$(GO) test ./router -run '^$$' -fuzz FuzzReadAnswer -fuzztime 2000000x
+	@# The same targets, a hundred times as many executions.
+	$(call fuzz_all,100)
 
 lint:
 	$(GO) vet ./...
