@@ -51,6 +51,15 @@ func kname(n int) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// rpcArgs are the loadgen rpc arguments of a closed loop of clients
+// clients, followed by extra.
+func (z sizes) rpcArgs(clients int, extra ...string) func(runEnv) []string {
+	return func(e runEnv) []string {
+		args := []string{"-url", e.url, "-pid", itoa(e.pid), "-clients", itoa(clients), "-duration", z.rpcDuration, "-warmup", z.rpcWarmup}
+		return append(args, extra...)
+	}
+}
+
 // sizes are the knobs that differ between the full matrix and smoke.
 type sizes struct {
 	connectN     int
@@ -136,9 +145,7 @@ func buildPlan(z sizes) []point {
 		ps = append(ps, point{
 			id: "S3_" + itoa(k), scenario: "S3", sub: "rpc", timeout: z.timeout,
 			desc: fmt.Sprintf("emit+ack closed loop, %d clients, %s", k, z.rpcDuration),
-			args: func(e runEnv) []string {
-				return []string{"-url", e.url, "-pid", itoa(e.pid), "-clients", itoa(k), "-duration", z.rpcDuration, "-warmup", z.rpcWarmup}
-			},
+			args: z.rpcArgs(k),
 			metrics: []metric{
 				{"S3_roundtrips_per_s_" + itoa(k), "acks_per_s", "acks/s", "higher", fmt.Sprintf("round trips per second, %d clients", k)},
 				{"S3_p50_ms_" + itoa(k), "latency.p50_ms", "ms", "lower", "p50 round trip"},
@@ -157,9 +164,7 @@ func buildPlan(z sizes) []point {
 	ps = append(ps, point{
 		id: "S3_shape_" + ks, scenario: "S3", sub: "rpc", goOnly: true, timeout: z.timeout,
 		desc: fmt.Sprintf("apiRequest-shaped emit answered by the event apiResponse-<i> from a bare Socket.IO handler, closed loop, %d clients, %s; Go only", k, z.rpcDuration),
-		args: func(e runEnv) []string {
-			return []string{"-url", e.url, "-pid", itoa(e.pid), "-clients", ks, "-duration", z.rpcDuration, "-warmup", z.rpcWarmup, "-call", "shape"}
-		},
+		args: z.rpcArgs(k, "-call", "shape"),
 		metrics: []metric{
 			{"S3_shape_roundtrips_per_s_" + ks, "acks_per_s", "req/s", "higher", fmt.Sprintf("apiRequest-shaped round trips per second, raw handler, %d clients", k)},
 			{"S3_shape_p99_ms_" + ks, "latency.p99_ms", "ms", "lower", "p99 of those round trips"},
@@ -170,9 +175,7 @@ func buildPlan(z sizes) []point {
 		id: "LS_api", scenario: "LS", sub: "rpc", goOnly: true, timeout: z.timeout,
 		serverEnv: []string{"BENCH_LAYER=luckystack"},
 		desc:      fmt.Sprintf("LuckyStack apiRequest to api/bench/echo/v1 (api module) answered by apiResponse-<i>, closed loop, %d clients, %s; Go only", k, z.rpcDuration),
-		args: func(e runEnv) []string {
-			return []string{"-url", e.url, "-pid", itoa(e.pid), "-clients", ks, "-duration", z.rpcDuration, "-warmup", z.rpcWarmup, "-call", "api"}
-		},
+		args:      z.rpcArgs(k, "-call", "api"),
 		metrics: []metric{
 			{"LS_api_roundtrips_per_s_" + ks, "acks_per_s", "req/s", "higher", fmt.Sprintf("apiRequest round trips per second, %d clients", k)},
 			{"LS_api_p50_ms_" + ks, "latency.p50_ms", "ms", "lower", "p50 apiRequest round trip"},
