@@ -12,8 +12,9 @@ import (
 // defaultResultFiles are the result files docs/BENCHMARKS.md is made of, in
 // the order the sections appear. Smoke results never go into the docs.
 // latest-s3-5reps.json is a rerun of the noisiest points (S3, LS_api) with
-// more repetitions, kept beside the matrix rather than merged into it.
-var defaultResultFiles = []string{"latest.json", "latest-s3-5reps.json", "latest-2core.json"}
+// more repetitions, kept beside the matrix rather than merged into it;
+// latest-review.json reruns the points a later change touched.
+var defaultResultFiles = []string{"latest.json", "latest-s3-5reps.json", "latest-review.json", "latest-2core.json"}
 
 // renderDocs regenerates the markdown at path from the given result files
 // (default: the existing defaultResultFiles). Only measured numbers are
