@@ -117,10 +117,9 @@ func (bc *backendConn) alive() bool {
 		return false
 	}
 	alive := false
-	var buf [1]byte
 	err = raw.Read(func(fd uintptr) bool {
-		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		alive = n < 0 && (rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK)
+		n, errno := rawPeek(int(fd))
+		alive = n < 0 && errno == syscall.EAGAIN
 		return true
 	})
 	return err == nil && alive

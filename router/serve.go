@@ -110,6 +110,7 @@ func (l *handoffListener) acceptLoop() {
 			return
 		}
 		backoff = 0
+		c = wrapConn(c)
 		if _, isTLS := c.(*tls.Conn); isTLS {
 			l.handOff(c, nil)
 			continue

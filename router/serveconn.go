@@ -269,10 +269,9 @@ func (c *clientConn) watchClient() {
 		return
 	}
 	gone := false
-	var b [1]byte
 	_ = c.raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if err == syscall.EAGAIN || err == syscall.EINTR {
+		n, errno := rawPeek(int(fd))
+		if errno == syscall.EAGAIN || errno == syscall.EINTR {
 			return false
 		}
 		gone = n <= 0

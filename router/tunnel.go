@@ -161,14 +161,14 @@ func (t *tunnel) copyRaw(dst net.Conn, raw syscall.RawConn) error {
 		defer copyBufPool.Put(bp)
 		buf := *bp
 		for {
-			n, err := syscall.Read(int(fd), buf)
+			n, errno := rawRead(int(fd), buf)
 			switch {
-			case err == syscall.EINTR:
+			case errno == syscall.EINTR:
 				continue
-			case err == syscall.EAGAIN:
+			case errno == syscall.EAGAIN:
 				return false // wait for readiness
-			case err != nil:
-				rerr = os.NewSyscallError("read", err)
+			case errno != 0:
+				rerr = os.NewSyscallError("read", errno)
 				return true
 			case n == 0:
 				rerr = io.EOF

@@ -126,7 +126,11 @@ func (rt *Router) dial(ctx context.Context, b *backend) (net.Conn, error) {
 		d := &tls.Dialer{NetDialer: rt.cfg.Dialer, Config: &tls.Config{ServerName: b.url.Hostname()}}
 		return d.DialContext(ctx, "tcp", b.addr)
 	}
-	return rt.cfg.Dialer.DialContext(ctx, "tcp", b.addr)
+	c, err := rt.cfg.Dialer.DialContext(ctx, "tcp", b.addr)
+	if err != nil {
+		return nil, err
+	}
+	return wrapConn(c), nil
 }
 
 // timeoutStatus is 504 when the handshake ran out of time, else 502.

@@ -139,6 +139,7 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 	inflight := fs.Int("inflight", 1, "closed loop: calls outstanding per client")
 	rate := fs.Int("rate", 0, "open loop: total calls per second (0: closed loop)")
 	size := fs.Int("size", 0, "bytes of padding string added to each call")
+	stamp := fs.String("stamp", "schedule", "open loop: latency from the call's scheduled time (schedule) or from when it was written (send); send leaves out this program's own timer lateness, up to 1 ms, where a comparison of two paths needs microseconds and the rate is far below saturation")
 	call := fs.String("call", "ping", "ping: Socket.IO emit+ack of \"ping\"; api: LuckyStack apiRequest to "+apiRoute+" answered by apiResponse-<i>; shape: the same bytes as event apiShape, which the raw bench server answers with apiResponse-<i> itself")
 	return func(ctx context.Context, c *common, r result) error {
 		cfg, err := c.dialConfig(*clients)
@@ -200,6 +201,14 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 			r["inflight"] = *inflight
 		}
 		r["size"] = *size
+		switch *stamp {
+		case "schedule", "send":
+			if *rate > 0 {
+				r["stamp"] = *stamp
+			}
+		default:
+			return fmt.Errorf("-stamp %q: want schedule or send", *stamp)
+		}
 		switch *call {
 		case "ping", "api", "shape":
 			r["call"] = *call
@@ -220,7 +229,7 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 			for i, rc := range rcs {
 				wg.Add(1)
 				// Phase offsets spread the clients' schedules evenly.
-				go openLoop(&wg, rc, start.Add(interval*time.Duration(i)/time.Duration(len(rcs))), interval, w.end)
+				go openLoop(&wg, rc, start.Add(interval*time.Duration(i)/time.Duration(len(rcs))), interval, w.end, *stamp == "send")
 			}
 		} else {
 			for _, rc := range rcs {
@@ -293,8 +302,10 @@ func outstanding(rcs []*rpcClient) int64 {
 const maxOutstandingOpen = 10000
 
 // openLoop sends calls on a fixed schedule until end, catching up after a
-// late wake-up so the offered rate stays what was asked for.
-func openLoop(wg *sync.WaitGroup, rc *rpcClient, first time.Time, interval time.Duration, end int64) {
+// late wake-up so the offered rate stays what was asked for. Each call is
+// stamped with its scheduled time, or with the time it is written when
+// stampSend is set.
+func openLoop(wg *sync.WaitGroup, rc *rpcClient, first time.Time, interval time.Duration, end int64, stampSend bool) {
 	defer wg.Done()
 	var buf []byte
 	var err error
@@ -312,6 +323,9 @@ func openLoop(wg *sync.WaitGroup, rc *rpcClient, first time.Time, interval time.
 			k++
 			if rc.sent.Load()-rc.acked.Load() >= maxOutstandingOpen {
 				continue // counted as not sent; the server is hopelessly behind
+			}
+			if stampSend {
+				ts = nowMicros()
 			}
 			if buf, err = rc.ping(buf, ts); err != nil {
 				return
