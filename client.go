@@ -112,6 +112,13 @@ func (c *Client) Emit(event string, payload any) error {
 	return c.sock.Emit(event, payload)
 }
 
+// EmitRaw sends event with payload, JSON already, as its one argument,
+// without encoding or boxing anything (socketio.Socket.EmitRaw). The
+// api and sync modules reply with it from their encoded envelopes.
+func (c *Client) EmitRaw(event []byte, payload json.RawMessage) error {
+	return c.sock.EmitRaw(event, payload)
+}
+
 // Session reads the client's session (nil when anonymous or gone).
 func (c *Client) Session(ctx context.Context) (*Session, error) {
 	if c.token == "" {

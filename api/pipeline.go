@@ -217,7 +217,7 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return m.result(req, out, err)
+	return m.result(req, e, out, err)
 }
 
 // invoke calls the handler. With a timeout it runs on a goroutine owned by
@@ -271,7 +271,7 @@ func (m *Module) callHandler(hctx context.Context, c *call, in any) (out any, er
 }
 
 // result turns the handler's output or error into the reply.
-func (m *Module) result(req *Request, out any, err error) *Envelope {
+func (m *Module) result(req *Request, e *entry, out any, err error) *Envelope {
 	if err != nil {
 		var ae *Error
 		if errors.As(err, &ae) {
@@ -283,6 +283,11 @@ func (m *Module) result(req *Request, out any, err error) *Envelope {
 		}
 		m.server().Logger().Warn("api: handler failed", "route", req.RouteName, "err", err)
 		return m.fail(req, events.CodeAPIInternalServerError)
+	}
+	if e.flatOut != nil {
+		if body, ok := e.flatOut.envelope(out); ok {
+			return newEnvelope(body, events.StatusSuccess, http.StatusOK)
+		}
 	}
 	enc := getOutputEncoder()
 	defer putOutputEncoder(enc)

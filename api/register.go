@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +112,8 @@ type entry struct {
 	decode func(raw json.RawMessage, mode Validation) (any, error)
 	// call runs the handler on a decoded *In and returns its Out (boxed).
 	call func(ctx context.Context, req *Request, in any) (any, error)
+	// flatOut, when not nil, writes the success envelope of an Out.
+	flatOut *flatEncoder
 }
 
 // Register adds a route to m under name: "<service>/<route...>/v<N>", with
@@ -159,9 +162,11 @@ func Register[In, Out any](m *Module, name string, r Route[In, Out]) error {
 		e.auth.Additional = append(e.auth.Additional, cp)
 	}
 	h := r.Handler
+	flat := newFlatDecoder(reflect.TypeFor[In]())
+	e.flatOut = newFlatEncoder(reflect.TypeFor[Out]())
 	e.decode = func(raw json.RawMessage, mode Validation) (any, error) {
 		in := new(In)
-		return in, decodeInto(in, raw, mode)
+		return in, decodeInto(in, raw, mode, flat)
 	}
 	e.call = func(ctx context.Context, req *Request, in any) (any, error) {
 		var v In // the zero In should decode ever fail to produce one
@@ -179,31 +184,42 @@ type validator interface{ Validate() error }
 // decodeInput decodes raw into an In according to mode.
 func decodeInput[In any](raw json.RawMessage, mode Validation) (In, error) {
 	var in In
-	err := decodeInto(&in, raw, mode)
+	err := decodeInto(&in, raw, mode, nil)
 	return in, err
 }
 
-// decodeInto decodes raw into *in according to mode.
-func decodeInto[In any](in *In, raw json.RawMessage, mode Validation) error {
+// decodeInto decodes raw into *in, which is zero, according to mode; flat,
+// when not nil, is In's flatDecoder, tried first.
+func decodeInto[In any](in *In, raw json.RawMessage, mode Validation, flat *flatDecoder) error {
 	if mode == ValidationSkip {
 		// Type mismatches leave zero values and the other fields decoded;
 		// the data is a valid object, so nothing else can fail.
 		_ = json.Unmarshal(raw, in)
 		return nil
 	}
+	if flat == nil || !flat.decode(raw, reflect.ValueOf(in).Elem()) {
+		// encoding/json decides, from the zero value the flat decoder may
+		// have written to.
+		var zero In
+		*in = zero
+		if err := decodePooled(raw, in, mode == ValidationStrict); err != nil {
+			return err
+		}
+	}
 	if mode != ValidationStrict {
-		return decodePooled(raw, in, false)
+		return nil
 	}
-	if err := decodePooled(raw, in, true); err != nil {
-		return err
-	}
-	// Decoding an object always allocates a pointer In, so a Validate with
-	// a pointer receiver never sees nil here.
-	if v, ok := any(*in).(validator); ok {
-		return v.Validate()
-	}
+	// The pointer's method set holds a struct's value methods too, and
+	// boxing it allocates nothing; boxing a struct In would copy it.
 	if v, ok := any(in).(validator); ok {
 		return v.Validate()
+	}
+	// An In that is itself a pointer: decoding an object always allocates
+	// it, so a Validate with a pointer receiver never sees nil here.
+	if k := reflect.TypeFor[In]().Kind(); k == reflect.Pointer || k == reflect.Interface {
+		if v, ok := any(*in).(validator); ok {
+			return v.Validate()
+		}
 	}
 	return nil
 }

@@ -102,13 +102,15 @@ func (r *socketRequest) call() *call {
 
 // sendChunk sends a stream chunk as apiStream-<i>.
 func (r *socketRequest) sendChunk(b json.RawMessage) error {
-	return r.cl.Emit(events.APIStream(r.idx), b)
+	var name [32]byte
+	return r.cl.EmitRaw(events.PrefixAPIStream.Append(name[:0], r.idx), b)
 }
 
 // deliver sends the final reply as apiResponse-<i>, once.
 func (r *socketRequest) deliver(env *Envelope) {
 	if r.out.close() {
-		_ = r.cl.Emit(events.APIResponse(r.idx), env.bytes())
+		var name [32]byte
+		_ = r.cl.EmitRaw(events.PrefixAPIResponse.Append(name[:0], r.idx), env.bytes())
 	}
 }
 

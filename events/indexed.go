@@ -37,6 +37,12 @@ const (
 // index is client-chosen and the reply must land where the client listens.
 func (p Prefix) Format(i int) string { return string(p) + strconv.Itoa(i) }
 
+// Append appends the name for index i to dst: Format without allocating,
+// for a caller that has a buffer.
+func (p Prefix) Append(dst []byte, i int) []byte {
+	return strconv.AppendInt(append(dst, p...), int64(i), 10)
+}
+
 // APIResponse returns the name of the API reply for index i, e.g.
 // "apiResponse-3".
 func APIResponse(i int) string { return PrefixAPIResponse.Format(i) }

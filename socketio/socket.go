@@ -254,6 +254,22 @@ func (s *Socket) Emit(event string, args ...any) error {
 	return nil
 }
 
+// EmitRaw sends event with one argument, payload, that is JSON already and
+// goes on the wire as it is: nothing checks it, so it must be valid JSON.
+// Neither slice is kept once EmitRaw returns. Replies built from encoded
+// envelopes use it: it needs no encoder, and unlike Emit it boxes nothing
+// and takes the name as bytes, which the caller can build on its stack.
+func (s *Socket) EmitRaw(event []byte, payload json.RawMessage) error {
+	if len(payload) == 0 || !plainString(event) {
+		return s.Emit(string(event), payload)
+	}
+	p := Packet{Type: PacketEvent, Nsp: s.nsp.name, ID: -1}
+	if !s.client.conn.send(&wireMsg{text: rawArgsText(&p, event, payload)}) {
+		return ErrDisconnected
+	}
+	return nil
+}
+
 // EmitWithAck sends an event and waits for the client's acknowledgement, until
 // ctx ends ([ErrAckTimeout]) or the socket disconnects ([ErrDisconnected]).
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {

@@ -985,6 +985,17 @@ func TestEmitWireText(t *testing.T) {
 	for _, tc := range tests {
 		require.NoError(t, tc.s.Emit(tc.name, tc.args...))
 		assert.Equal(t, tc.want, w.readText(), tc.name)
+		if len(tc.args) != 1 {
+			continue
+		}
+		// EmitRaw writes what Emit writes for one JSON argument, and keeps
+		// neither slice: both are overwritten right after.
+		name := []byte(tc.name)
+		raw := append([]byte(nil), tc.args[0].(json.RawMessage)...)
+		require.NoError(t, tc.s.EmitRaw(name, raw))
+		clear(name)
+		clear(raw)
+		assert.Equal(t, tc.want, w.readText(), "EmitRaw "+tc.name)
 	}
 	w.send(`42/admin,5["raw"]`)
 	assert.Equal(t, `43/admin,5[{"r":true}]`, w.readText())

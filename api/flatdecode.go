@@ -1,0 +1,253 @@
+package api
+
+import (
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// flatDecoder decodes the common shape of an API input, a JSON object of
+// strings, booleans and numbers, into a struct of such fields without
+// encoding/json. encoding/json was about a quarter of the api path's CPU
+// for such inputs (docs/PERFORMANCE.md, issue 4).
+//
+// It takes only the plain case and reports false on anything else: a key
+// that is not exactly a field's name (encoding/json would also try it
+// case-insensitively, or refuse or skip it as unknown), an escape in a key
+// or string, invalid UTF-8, null, a number that does not fit its field or
+// has a fraction or exponent for an integer field, or input that is not a
+// single object. The caller then decodes with encoding/json from a zero
+// value, so what is accepted, what is refused and every error text stay
+// encoding/json's; FuzzFlatDecoder holds the two to the same result.
+type flatDecoder struct {
+	fields []flatField
+}
+
+// flatField is one settable field: its JSON name and where it is.
+type flatField struct {
+	name  string
+	index int
+	kind  reflect.Kind
+}
+
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// newFlatDecoder returns the decoder of struct type t, or nil when t is not
+// flat: a field is embedded, of another kind, decodes itself
+// (UnmarshalJSON, UnmarshalText), is decoded from a string (",string"), or
+// has a tag name this decoder does not vouch for; or t decodes itself.
+func newFlatDecoder(t reflect.Type) *flatDecoder {
+	if t.Kind() != reflect.Struct || decodesItself(t) {
+		return nil
+	}
+	d := &flatDecoder{}
+	seen := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			return nil // embedding has its own name rules
+		}
+		if !f.IsExported() {
+			continue // encoding/json ignores it too
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if hasOption(opts, "string") {
+			return nil
+		}
+		if name == "" {
+			name = f.Name
+		} else if !plainTagName(name) {
+			return nil
+		}
+		switch f.Type.Kind() {
+		case reflect.String, reflect.Bool,
+			reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+		default:
+			return nil
+		}
+		if decodesItself(f.Type) || seen[name] {
+			// Two fields of one name cancel each other in encoding/json.
+			return nil
+		}
+		seen[name] = true
+		d.fields = append(d.fields, flatField{name: name, index: i, kind: f.Type.Kind()})
+	}
+	return d
+}
+
+func decodesItself(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(jsonUnmarshalerType) || p.Implements(textUnmarshalerType)
+}
+
+func hasOption(opts, want string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// plainTagName accepts the tag names that mean themselves in
+// encoding/json for certain: letters, digits, '_' and '-'.
+func plainTagName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// decode decodes raw into v, a settable struct of the decoder's type, and
+// reports whether it could. On false v may be partly written.
+func (d *flatDecoder) decode(raw []byte, v reflect.Value) bool {
+	s := jsonScan{b: raw}
+	s.ws()
+	if !s.eat('{') {
+		return false
+	}
+	s.ws()
+	if !s.eat('}') {
+		for {
+			start := s.i
+			esc, _, ok := s.str()
+			if !ok || esc {
+				return false
+			}
+			f := d.field(raw[start+1 : s.i-1])
+			if f == nil {
+				return false
+			}
+			s.ws()
+			if !s.eat(':') {
+				return false
+			}
+			s.ws()
+			if !d.value(&s, f, v.Field(f.index)) {
+				return false
+			}
+			s.ws()
+			if s.eat('}') {
+				break
+			}
+			if !s.eat(',') {
+				return false
+			}
+			s.ws()
+		}
+	}
+	s.ws()
+	return s.i == len(raw)
+}
+
+func (d *flatDecoder) field(key []byte) *flatField {
+	for i := range d.fields {
+		if d.fields[i].name == string(key) {
+			return &d.fields[i]
+		}
+	}
+	return nil
+}
+
+// value decodes the value at s into fv, a field of kind f.kind.
+func (d *flatDecoder) value(s *jsonScan, f *flatField, fv reflect.Value) bool {
+	switch f.kind {
+	case reflect.String:
+		start := s.i
+		esc, ascii, ok := s.str()
+		if !ok || esc {
+			return false
+		}
+		b := s.b[start+1 : s.i-1]
+		if !ascii && !utf8.Valid(b) {
+			return false // encoding/json replaces invalid bytes
+		}
+		fv.SetString(string(b))
+		return true
+	case reflect.Bool:
+		switch {
+		case s.literal("true"):
+			fv.SetBool(true)
+		case s.literal("false"):
+			fv.SetBool(false)
+		default:
+			return false
+		}
+		return true
+	}
+	start := s.i
+	if !s.number() {
+		return false
+	}
+	lit := s.b[start:s.i]
+	switch f.kind {
+	case reflect.Float32, reflect.Float64:
+		bits := 64
+		if f.kind == reflect.Float32 {
+			bits = 32
+		}
+		x, err := strconv.ParseFloat(string(lit), bits)
+		if err != nil {
+			return false
+		}
+		fv.SetFloat(x)
+		return true
+	}
+	neg := lit[0] == '-'
+	if neg {
+		lit = lit[1:]
+	}
+	var n uint64
+	for _, c := range lit {
+		if c < '0' || c > '9' {
+			return false // a fraction or an exponent
+		}
+		if n > (1<<64-1)/10 {
+			return false
+		}
+		n2 := n*10 + uint64(c-'0')
+		if n2 < n {
+			return false
+		}
+		n = n2
+	}
+	switch f.kind {
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if neg || fv.OverflowUint(n) {
+			return false
+		}
+		fv.SetUint(n)
+		return true
+	}
+	var x int64
+	switch {
+	case !neg && n <= 1<<63-1:
+		x = int64(n)
+	case neg && n <= 1<<63:
+		x = int64(-n) // wraps to -1<<63 for n == 1<<63, which is right
+	default:
+		return false
+	}
+	if fv.OverflowInt(x) {
+		return false
+	}
+	fv.SetInt(x)
+	return true
+}
