@@ -94,8 +94,10 @@ func TestFlatEncoderLeavesEscapesToEncodingJSON(t *testing.T) {
 func TestResultWithFlatEncoderMatchesEncodingJSON(t *testing.T) {
 	m := New(Options{})
 	out := flatOutput{S: "x", I: 7, U16: 3}
-	flat := m.result(&Request{}, &entry{flatOut: newFlatEncoder(reflect.TypeFor[flatOutput]())}, out, nil)
-	general := m.result(&Request{}, &entry{}, out, nil)
+	var dst Envelope
+	flat := m.result(&Request{}, &entry{flatOut: newFlatEncoder(reflect.TypeFor[flatOutput]())}, out, nil, &dst)
+	require.Same(t, &dst, flat)
+	general := m.result(&Request{}, &entry{}, out, nil, nil)
 	require.Equal(t, string(general.bytes()), string(flat.bytes()))
 	require.Equal(t, general.Status(), flat.Status())
 	require.Equal(t, general.HTTPStatus(), flat.HTTPStatus())

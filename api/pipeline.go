@@ -39,6 +39,8 @@ type call struct {
 	// the handler's own: a socket request's context serves nothing else,
 	// so a second one per request would only cost.
 	cancel context.CancelCauseFunc
+	// env holds the success reply of a flat output, saving its allocation.
+	env Envelope
 }
 
 // replySink takes a call's final envelope. An interface rather than a
@@ -217,7 +219,7 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return m.result(req, e, out, err)
+	return m.result(req, e, out, err, &c.env)
 }
 
 // invoke calls the handler. With a timeout it runs on a goroutine owned by
@@ -270,8 +272,9 @@ func (m *Module) callHandler(hctx context.Context, c *call, in any) (out any, er
 	return c.e.call(hctx, c.req, in)
 }
 
-// result turns the handler's output or error into the reply.
-func (m *Module) result(req *Request, e *entry, out any, err error) *Envelope {
+// result turns the handler's output or error into the reply; a flat
+// output's reply is built in dst when it is not nil.
+func (m *Module) result(req *Request, e *entry, out any, err error, dst *Envelope) *Envelope {
 	if err != nil {
 		var ae *Error
 		if errors.As(err, &ae) {
@@ -286,7 +289,11 @@ func (m *Module) result(req *Request, e *entry, out any, err error) *Envelope {
 	}
 	if e.flatOut != nil {
 		if body, ok := e.flatOut.envelope(out); ok {
-			return newEnvelope(body, events.StatusSuccess, http.StatusOK)
+			if dst == nil {
+				return newEnvelope(body, events.StatusSuccess, http.StatusOK)
+			}
+			*dst = Envelope{body: body, status: events.StatusSuccess, httpStatus: http.StatusOK, fallback: http.StatusOK}
+			return dst
 		}
 	}
 	enc := getOutputEncoder()

@@ -335,13 +335,13 @@ func TestResultEncodesLikeMarshal(t *testing.T) {
 	}
 	req := &Request{RouteName: "api/x/y/v1"}
 	big := out{Text: strings.Repeat("x", 4096)}
-	_ = e.mod.result(req, &entry{}, big, nil)
-	failed := e.mod.result(req, &entry{}, out{C: make(chan int)}, nil)
+	_ = e.mod.result(req, &entry{}, big, nil, nil)
+	failed := e.mod.result(req, &entry{}, out{C: make(chan int)}, nil, nil)
 	assert.Equal(t, "api.internalServerError", failed.ErrorEnvelope().ErrorCode)
 	assert.Equal(t, 500, failed.HTTPStatus())
 
 	for _, o := range []out{{Text: "<b>&</b>"}, {Text: "a", N: 1.5}, {Text: "\u2028"}} {
-		env := e.mod.result(req, &entry{}, o, nil)
+		env := e.mod.result(req, &entry{}, o, nil, nil)
 		want, err := json.Marshal(o)
 		require.NoError(t, err)
 		spread, f := spreadResult(want)

@@ -19,6 +19,7 @@ type client struct {
 	decodeMu    sync.Mutex
 	pending     *Packet
 	pendingWant int
+	lastEvent   string // the last event's name, for decodePacketNamed
 
 	mu        sync.Mutex // Protects following.
 	sockets   []*Socket
@@ -79,7 +80,7 @@ func (cl *client) onData(data []byte, binary bool) {
 		return
 	}
 	// The packet keeps referring to data: each message has its own buffer.
-	p, n, err := decodePacket(data)
+	p, n, err := decodePacketNamed(data, &cl.lastEvent)
 	if err != nil {
 		cl.fail()
 		return

@@ -134,6 +134,12 @@ func appendPacketHead(dst []byte, p *Packet) []byte {
 // socket.io-parser 4.2 does, and reports how many binary attachments follow.
 // The returned Data aliases s.
 func decodePacket(s []byte) (p Packet, attachments int, err error) {
+	return decodePacketNamed(s, nil)
+}
+
+// decodePacketNamed is decodePacket with a connection's last event name,
+// which an event of the same name reuses instead of allocating its own.
+func decodePacketNamed(s []byte, lastEvent *string) (p Packet, attachments int, err error) {
 	p.ID = -1
 	if len(s) == 0 {
 		return p, 0, errUnknownType
@@ -191,7 +197,7 @@ func decodePacket(s []byte) (p Packet, attachments int, err error) {
 		}
 	}
 	if p.Type == PacketEvent || p.Type == PacketBinaryEvent {
-		elems, name, ok := eventPayload(p.Data)
+		elems, name, ok := eventPayload(p.Data, lastEvent)
 		if !ok {
 			return p, 0, errInvalidPayload
 		}
@@ -228,7 +234,7 @@ func payloadValid(t PacketType, data []byte) bool {
 	case PacketConnectError:
 		return first == '{' || first == '"'
 	case PacketEvent, PacketBinaryEvent:
-		_, _, ok := eventPayload(data)
+		_, _, ok := eventPayload(data, nil)
 		return ok
 	case PacketAck, PacketBinaryAck:
 		return first == '['
@@ -240,7 +246,7 @@ func payloadValid(t PacketType, data []byte) bool {
 // element is a string that is not a reserved event name, or a number. It
 // returns the elements and the event name (a number as its decimal text,
 // as Node's emitter sees it).
-func eventPayload(data []byte) (elems []json.RawMessage, name string, ok bool) {
+func eventPayload(data []byte, lastEvent *string) (elems []json.RawMessage, name string, ok bool) {
 	if firstNonSpace(data) != '[' {
 		return nil, "", false
 	}
@@ -258,10 +264,18 @@ func eventPayload(data []byte) (elems []json.RawMessage, name string, ok bool) {
 	if len(e) == 0 || e[0] != '"' {
 		return nil, "", false
 	}
-	if plainString(e[1 : len(e)-1]) {
+	if inner := e[1 : len(e)-1]; plainString(inner) {
 		// The JSON was validated: a string without escapes or non-ASCII
 		// bytes is its own text, which is what every common name is.
-		name = string(e[1 : len(e)-1])
+		switch {
+		case lastEvent == nil:
+			name = string(inner)
+		case *lastEvent == string(inner):
+			name = *lastEvent // a client sends the same few events over and over
+		default:
+			name = string(inner)
+			*lastEvent = name
+		}
 	} else if json.Unmarshal(e, &name) != nil {
 		return nil, "", false
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -259,4 +260,24 @@ func TestIsReservedEvent(t *testing.T) {
 	for _, name := range []string{"message", "Connect", "error", "ping", ""} {
 		assert.False(t, isReservedEvent(name), name)
 	}
+}
+
+// A connection's repeated event name is reused, not allocated again; a
+// new name replaces it, and escaped names are decoded as before.
+func TestDecodePacketReusesTheLastEventName(t *testing.T) {
+	var last string
+	p1, _, err := decodePacketNamed([]byte(`2["apiRequest",{"a":1}]`), &last)
+	require.NoError(t, err)
+	p2, _, err := decodePacketNamed([]byte(`2["apiRequest",{"a":2}]`), &last)
+	require.NoError(t, err)
+	require.Equal(t, "apiRequest", p2.event)
+	require.Same(t, unsafe.StringData(p1.event), unsafe.StringData(p2.event))
+	p3, _, err := decodePacketNamed([]byte(`2["other"]`), &last)
+	require.NoError(t, err)
+	require.Equal(t, "other", p3.event)
+	require.Equal(t, "other", last)
+	p4, _, err := decodePacketNamed([]byte(`2["say \"hi\"",1]`), &last)
+	require.NoError(t, err)
+	require.Equal(t, `say "hi"`, p4.event)
+	require.Equal(t, "other", last)
 }

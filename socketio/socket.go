@@ -405,6 +405,10 @@ func (s *Socket) queueTask(fn func()) {
 	s.mu.Unlock()
 }
 
+// keptInbox is the largest inbox capacity an idle socket keeps for its
+// next burst of events; a larger one, left by a burst, is released.
+const keptInbox = 4
+
 func (s *Socket) pushLocked(t task) {
 	s.inbox = append(s.inbox, t)
 	if !s.running {
@@ -429,13 +433,21 @@ func (s *Socket) drain() {
 		}
 		if len(s.inbox) == 0 {
 			s.running = false
-			s.inbox = nil
+			if cap(s.inbox) > keptInbox {
+				s.inbox = nil
+			}
 			s.mu.Unlock()
 			return
 		}
 		t := s.inbox[0]
 		s.inbox[0] = task{}
-		s.inbox = s.inbox[1:]
+		if len(s.inbox) == 1 {
+			// Back to the array's start: the next burst reuses it instead
+			// of allocating (one event per burst is the common case).
+			s.inbox = s.inbox[:0]
+		} else {
+			s.inbox = s.inbox[1:]
+		}
 		if s.space != nil {
 			close(s.space)
 			s.space = nil
@@ -484,7 +496,7 @@ func (s *Socket) handleEvent(p *Packet, gen uint64) {
 	name, args := p.event, p.args
 	if args == nil {
 		// Not from decodePacket: split it here.
-		elems, n, ok := eventPayload(p.Data)
+		elems, n, ok := eventPayload(p.Data, nil)
 		if !ok {
 			return
 		}
