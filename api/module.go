@@ -91,9 +91,11 @@ type Module struct {
 	// flights are the running socket requests by client and index, so
 	// that apiCancel finds them; inFlight counts them per client for
 	// MaxInFlight. Two flat maps rather than a map per client: a request
-	// then allocates nothing here.
+	// then allocates nothing here. Keyed by the client itself, one per
+	// connected socket: a pointer hashes in a fraction of a socket id's
+	// time.
 	flights  map[flightKey]*flight
-	inFlight map[string]int
+	inFlight map[*luckystack.Client]int
 }
 
 var (
@@ -105,7 +107,7 @@ var (
 // New returns a module with opts; zero fields take their defaults. Invalid
 // values are reported by Verify at bootstrap, all at once.
 func New(opts Options) *Module {
-	m := &Module{flights: map[flightKey]*flight{}, inFlight: map[string]int{}}
+	m := &Module{flights: map[flightKey]*flight{}, inFlight: map[*luckystack.Client]int{}}
 	if opts.MaxInFlight == 0 {
 		opts.MaxInFlight = 16
 	}
@@ -156,10 +158,9 @@ func (m *Module) Limiter() *Limiter { return m.limiter }
 // server returns the server the module is installed on (nil before).
 func (m *Module) server() *luckystack.Server { return m.srv.Load() }
 
-// flightKey names a socket request: the client's socket id and the
-// request's index.
+// flightKey names a socket request: the client and the request's index.
 type flightKey struct {
-	sid   string
+	cl    *luckystack.Client
 	index int
 }
 
@@ -200,41 +201,41 @@ func (f *flight) abort(cause error) {
 
 // acquire reserves a slot for request index of socket sid. A reused index
 // takes over the cancel registration (the browser never reuses one).
-func (m *Module) acquire(sid string, index int, f *flight) bool {
+func (m *Module) acquire(cl *luckystack.Client, index int, f *flight) bool {
 	m.flightsMu.Lock()
 	defer m.flightsMu.Unlock()
-	n := m.inFlight[sid]
+	n := m.inFlight[cl]
 	if m.opts.MaxInFlight > 0 && n >= m.opts.MaxInFlight {
 		return false
 	}
-	m.inFlight[sid] = n + 1
-	m.flights[flightKey{sid, index}] = f
+	m.inFlight[cl] = n + 1
+	m.flights[flightKey{cl, index}] = f
 	return true
 }
 
 // release frees the slot; the client's entries go with its last request,
 // so disconnected clients leave nothing behind.
-func (m *Module) release(sid string, index int, f *flight) {
+func (m *Module) release(cl *luckystack.Client, index int, f *flight) {
 	m.flightsMu.Lock()
 	defer m.flightsMu.Unlock()
-	n, ok := m.inFlight[sid]
+	n, ok := m.inFlight[cl]
 	if !ok {
 		return
 	}
-	if k := (flightKey{sid, index}); m.flights[k] == f {
+	if k := (flightKey{cl, index}); m.flights[k] == f {
 		delete(m.flights, k)
 	}
 	if n <= 1 {
-		delete(m.inFlight, sid)
+		delete(m.inFlight, cl)
 	} else {
-		m.inFlight[sid] = n - 1
+		m.inFlight[cl] = n - 1
 	}
 }
 
-// cancelFlight aborts request index of socket sid, if running.
-func (m *Module) cancelFlight(sid string, index int) bool {
+// cancelFlight aborts request index of client cl, if running.
+func (m *Module) cancelFlight(cl *luckystack.Client, index int) bool {
 	m.flightsMu.Lock()
-	f := m.flights[flightKey{sid, index}]
+	f := m.flights[flightKey{cl, index}]
 	m.flightsMu.Unlock()
 	if f == nil {
 		return false
@@ -250,7 +251,7 @@ func (m *Module) onAPICancel(_ context.Context, c *luckystack.Client, payload js
 	if json.Unmarshal(payload, &msg) != nil || !msg.ResponseIndex.Valid {
 		return
 	}
-	m.cancelFlight(c.ID(), msg.ResponseIndex.Value)
+	m.cancelFlight(c, msg.ResponseIndex.Value)
 }
 
 // ApplyDefaults fills the zero fields of o with the documented defaults

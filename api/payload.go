@@ -221,7 +221,15 @@ type jsonScan struct {
 	i int
 }
 
+// ws skips whitespace. The common case, none, is decided inline.
 func (s *jsonScan) ws() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return
+	}
+	s.skipWS()
+}
+
+func (s *jsonScan) skipWS() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\r', '\n':

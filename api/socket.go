@@ -19,7 +19,6 @@ var successLogout = json.RawMessage(`{"status":"success","httpStatus":200,"resul
 type socketRequest struct {
 	m   *Module
 	cl  *luckystack.Client
-	sid string
 	idx int
 	apiPayload
 	flight
@@ -52,8 +51,8 @@ func (m *Module) onAPIRequest(_ context.Context, cl *luckystack.Client, payload 
 		m.preSocketMessage(cl.Context(), cl, cl.IP(), r.name)
 		return
 	}
-	r.sid, r.idx = cl.ID(), r.ri.Value
-	if !m.acquire(r.sid, r.idx, &r.flight) {
+	r.idx = r.ri.Value
+	if !m.acquire(cl, r.idx, &r.flight) {
 		m.refuseInFlight(r)
 		return
 	}
@@ -81,7 +80,7 @@ func (r *socketRequest) run() {
 	ctx, cancel := r.flight.start(r.cl.Context())
 	defer func() {
 		cancel(nil)
-		r.m.release(r.sid, r.idx, &r.flight)
+		r.m.release(r.cl, r.idx, &r.flight)
 	}()
 	r.serve(ctx, cancel)
 }
