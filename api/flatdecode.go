@@ -36,22 +36,34 @@ type flatField struct {
 var (
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// newFlatDecoder returns the decoder of struct type t, or nil when t is not
-// flat: a field is embedded, of another kind, decodes itself
-// (UnmarshalJSON, UnmarshalText), is decoded from a string (",string"), or
-// has a tag name this decoder does not vouch for; or t decodes itself.
-func newFlatDecoder(t reflect.Type) *flatDecoder {
-	if t.Kind() != reflect.Struct || decodesItself(t) {
-		return nil
+// flatStructField is a field of a flat struct as encoding/json names it.
+type flatStructField struct {
+	name  string
+	index int
+	kind  reflect.Kind
+	omit  bool // omitempty or omitzero, which skip the same scalar values
+}
+
+// flatStructFields lists the fields encoding/json reads and writes in
+// struct type t, or reports false when t is not flat: it or a field codes
+// itself (per selfCoded), a field is embedded (its own name rules), of a
+// kind other than string, bool, integer or (with floats) float, coded
+// from a string (",string"), has a tag name this package does not vouch
+// for, or shares its name with another (encoding/json then drops both).
+func flatStructFields(t reflect.Type, floats bool, selfCoded func(reflect.Type) bool) ([]flatStructField, bool) {
+	if t.Kind() != reflect.Struct || selfCoded(t) {
+		return nil, false
 	}
-	d := &flatDecoder{}
+	var fields []flatStructField
 	seen := map[string]bool{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
-			return nil // embedding has its own name rules
+			return nil, false
 		}
 		if !f.IsExported() {
 			continue // encoding/json ignores it too
@@ -62,27 +74,42 @@ func newFlatDecoder(t reflect.Type) *flatDecoder {
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if hasOption(opts, "string") {
-			return nil
+			return nil, false
 		}
 		if name == "" {
 			name = f.Name
-		} else if !plainTagName(name) {
-			return nil
 		}
-		switch f.Type.Kind() {
+		if !plainTagName(name) || seen[name] || selfCoded(f.Type) {
+			return nil, false
+		}
+		switch k := f.Type.Kind(); k {
 		case reflect.String, reflect.Bool,
 			reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-			reflect.Float32, reflect.Float64:
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		case reflect.Float32, reflect.Float64:
+			if !floats {
+				return nil, false
+			}
 		default:
-			return nil
-		}
-		if decodesItself(f.Type) || seen[name] {
-			// Two fields of one name cancel each other in encoding/json.
-			return nil
+			return nil, false
 		}
 		seen[name] = true
-		d.fields = append(d.fields, flatField{name: name, index: i, kind: f.Type.Kind()})
+		fields = append(fields, flatStructField{name: name, index: i, kind: f.Type.Kind(),
+			omit: hasOption(opts, "omitempty") || hasOption(opts, "omitzero")})
+	}
+	return fields, true
+}
+
+// newFlatDecoder returns the decoder of struct type t, or nil when t is
+// not flat (flatStructFields).
+func newFlatDecoder(t reflect.Type) *flatDecoder {
+	fields, ok := flatStructFields(t, true, decodesItself)
+	if !ok {
+		return nil
+	}
+	d := &flatDecoder{}
+	for _, f := range fields {
+		d.fields = append(d.fields, flatField{name: f.name, index: f.index, kind: f.kind})
 	}
 	return d
 }
@@ -90,6 +117,11 @@ func newFlatDecoder(t reflect.Type) *flatDecoder {
 func decodesItself(t reflect.Type) bool {
 	p := reflect.PointerTo(t)
 	return p.Implements(jsonUnmarshalerType) || p.Implements(textUnmarshalerType)
+}
+
+func encodesItself(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return p.Implements(jsonMarshalerType) || p.Implements(textMarshalerType)
 }
 
 func hasOption(opts, want string) bool {
@@ -103,8 +135,8 @@ func hasOption(opts, want string) bool {
 	return false
 }
 
-// plainTagName accepts the tag names that mean themselves in
-// encoding/json for certain: letters, digits, '_' and '-'.
+// plainTagName accepts the names that mean themselves in encoding/json for
+// certain and need no escaping: letters, digits, '_' and '-'.
 func plainTagName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -1,11 +1,8 @@
 package api
 
 import (
-	"encoding"
-	"encoding/json"
 	"reflect"
 	"strconv"
-	"strings"
 )
 
 // flatEncoder writes the success envelope of a flat handler output, a
@@ -32,66 +29,23 @@ type flatOutField struct {
 	omitEmpty bool
 }
 
-var (
-	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
-	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-)
-
 // newFlatEncoder returns the encoder of struct type t, or nil when t is not
-// flat (see newFlatDecoder; floats are left to encoding/json too, whose
+// flat (flatStructFields; floats are left to encoding/json too, whose
 // number format this encoder does not repeat) or has a field that the
 // envelope's own "status" or "httpStatus" would have to override.
 func newFlatEncoder(t reflect.Type) *flatEncoder {
-	if t.Kind() != reflect.Struct || encodesItself(t) {
+	fields, ok := flatStructFields(t, false, encodesItself)
+	if !ok {
 		return nil
 	}
 	e := &flatEncoder{typ: t}
-	seen := map[string]bool{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous {
+	for _, f := range fields {
+		if f.name == "status" || f.name == "httpStatus" {
 			return nil
 		}
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if hasOption(opts, "string") {
-			return nil
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if !plainTagName(name) || name == "status" || name == "httpStatus" || seen[name] {
-			return nil
-		}
-		switch f.Type.Kind() {
-		case reflect.String, reflect.Bool,
-			reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		default:
-			return nil
-		}
-		if encodesItself(f.Type) {
-			return nil
-		}
-		seen[name] = true
-		e.fields = append(e.fields, flatOutField{
-			key: `"` + name + `":`, index: i, kind: f.Type.Kind(),
-			// For these kinds omitzero and omitempty skip the same values.
-			omitEmpty: hasOption(opts, "omitempty") || hasOption(opts, "omitzero"),
-		})
+		e.fields = append(e.fields, flatOutField{key: `"` + f.name + `":`, index: f.index, kind: f.kind, omitEmpty: f.omit})
 	}
 	return e
-}
-
-func encodesItself(t reflect.Type) bool {
-	p := reflect.PointerTo(t)
-	return p.Implements(jsonMarshalerType) || p.Implements(textMarshalerType)
 }
 
 // successTail closes a success envelope.

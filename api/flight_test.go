@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,25 +11,82 @@ import (
 	"github.com/luckystack/luckystack-go"
 )
 
-// An apiCancel handled before the worker made the request's context is
-// kept and applied when the context is made.
+// An apiCancel handled before the request started is applied when it
+// starts.
 func TestFlightAbortBeforeStartCancelsAtStart(t *testing.T) {
 	var f flight
 	f.abort(ErrCanceled)
-	ctx, cancel := f.start(context.Background())
-	defer cancel(nil)
+	ctx := f.start(context.Background())
+	defer f.end()
+	assert.True(t, ctxEnded(ctx))
 	require.Error(t, ctx.Err())
 	assert.ErrorIs(t, context.Cause(ctx), ErrCanceled)
 }
 
 func TestFlightAbortAfterStartCancels(t *testing.T) {
-	var f flight
-	ctx, cancel := f.start(context.Background())
-	defer cancel(nil)
-	require.NoError(t, ctx.Err())
-	f.abort(ErrCanceled)
-	assert.ErrorIs(t, context.Cause(ctx), ErrCanceled)
+	for _, used := range []bool{false, true} {
+		var f flight
+		ctx := f.start(context.Background())
+		if used {
+			require.NoError(t, ctx.Err()) // made now
+		}
+		assert.False(t, ctxEnded(ctx))
+		f.abort(ErrCanceled)
+		assert.True(t, ctxEnded(ctx))
+		assert.ErrorIs(t, ctx.Err(), context.Canceled)
+		assert.ErrorIs(t, context.Cause(ctx), ErrCanceled, "used before the abort: %v", used)
+		f.end()
+	}
 }
+
+// A handler that never looks at its context costs no context; one made
+// after the request ended (a goroutine the handler left behind) is
+// cancelled, as a derived context would have been.
+func TestFlightContextIsMadeOnFirstUse(t *testing.T) {
+	var f flight
+	ctx := f.start(context.Background())
+	assert.False(t, ctxEnded(ctx))
+	f.end()
+	f.mu.Lock()
+	made := f.ctx != nil
+	f.mu.Unlock()
+	assert.False(t, made)
+	assert.ErrorIs(t, ctx.Err(), context.Canceled)
+	select {
+	case <-ctx.Done():
+	default:
+		t.Fatal("Done is open after the request ended")
+	}
+}
+
+// The client going away ends the request's context, made or not, with the
+// client's cause; contexts derived from it and AfterFunc see it too.
+func TestFlightContextFollowsTheClient(t *testing.T) {
+	gone := errors.New("client gone")
+	parent, cancelParent := context.WithCancelCause(context.WithValue(context.Background(), ctxKey{}, "v"))
+	var f flight
+	ctx := f.start(parent)
+	defer f.end()
+	assert.Equal(t, "v", ctx.Value(ctxKey{}))
+	child, cancelChild := context.WithCancel(ctx)
+	defer cancelChild()
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { close(fired) })
+	defer stop()
+	cancelParent(gone)
+	<-fired
+	<-child.Done()
+	assert.True(t, ctxEnded(ctx))
+	assert.ErrorIs(t, context.Cause(ctx), gone)
+
+	var g flight
+	ctx = g.start(parent) // parent already ended, nothing made yet
+	defer g.end()
+	assert.True(t, ctxEnded(ctx))
+	assert.ErrorIs(t, context.Cause(ctx), gone)
+}
+
+type ctxKey struct{}
 
 // The in-flight registry: a reused index takes over the cancel
 // registration, the count bounds a client, and the last release leaves
@@ -43,8 +101,8 @@ func TestFlightRegistryReuseAndRelease(t *testing.T) {
 	assert.False(t, m.acquire(s, 2, &c), "MaxInFlight reached")
 	m.release(s, 1, &a) // b keeps index 1
 	assert.True(t, m.cancelFlight(s, 1))
-	ctx, cancel := b.start(context.Background())
-	defer cancel(nil)
+	ctx := b.start(context.Background())
+	defer b.end()
 	assert.ErrorIs(t, context.Cause(ctx), ErrCanceled)
 	m.release(s, 1, &b)
 	assert.False(t, m.cancelFlight(s, 1))

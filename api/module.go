@@ -164,29 +164,72 @@ type flightKey struct {
 	index int
 }
 
-// flight is a running socket request as apiCancel finds it. Its context
-// is made on the worker (keeping the client's event loop short); a cancel
-// that arrives before then is kept and applied when it starts.
+// flight is a running socket request as apiCancel finds it, and the
+// source of its context.
+//
+// The context is made on first use: most handlers of small requests never
+// look at theirs, and a context derived from the client's cost a quarter
+// of the api layer's own CPU per request (an allocation, and a child
+// registered with the client's context and removed again; issue 4). Until
+// then the flight keeps what would have cancelled it: an apiCancel's
+// cause, or the request's end. The context it hands out forwards every
+// method, Value included, to the real one, so context.Cause, AfterFunc and
+// derived contexts behave exactly as with the real one.
 type flight struct {
 	mu     sync.Mutex // Protects following.
+	parent context.Context
+	ctx    context.Context // nil until first use
 	cancel context.CancelCauseFunc
-	cause  error
+	cause  error // an abort before ctx exists
+	ended  bool  // the request is over; a context made now is cancelled
 }
 
-// start derives the request's context from parent.
-func (f *flight) start(parent context.Context) (context.Context, context.CancelCauseFunc) {
-	ctx, cancel := context.WithCancelCause(parent)
+// start makes the flight ready to give out the request's context, derived
+// from parent when first used.
+func (f *flight) start(parent context.Context) context.Context {
 	f.mu.Lock()
-	f.cancel = cancel
-	cause := f.cause
+	f.parent = parent
 	f.mu.Unlock()
-	if cause != nil {
-		cancel(cause)
-	}
-	return ctx, cancel
+	return (*flightCtx)(f)
 }
 
-// abort cancels the request with cause, now or as soon as it starts.
+// real returns the request's context, making it now if needed.
+func (f *flight) real() context.Context {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ctx == nil {
+		parent := f.parent
+		if parent == nil {
+			parent = context.Background() // used before start: cannot happen in the pipeline
+		}
+		f.ctx, f.cancel = context.WithCancelCause(parent)
+		switch {
+		case f.cause != nil:
+			f.cancel(f.cause)
+		case f.ended:
+			f.cancel(nil)
+		}
+	}
+	return f.ctx
+}
+
+// done reports whether the request's context has ended, without making it.
+func (f *flight) done() bool {
+	f.mu.Lock()
+	ctx, cause, parent := f.ctx, f.cause, f.parent
+	f.mu.Unlock()
+	switch {
+	case ctx != nil:
+		return ctx.Err() != nil
+	case cause != nil:
+		return true
+	default:
+		return parent != nil && parent.Err() != nil
+	}
+}
+
+// abort cancels the request with cause, now or as soon as its context is
+// made.
 func (f *flight) abort(cause error) {
 	f.mu.Lock()
 	cancel := f.cancel
@@ -197,6 +240,44 @@ func (f *flight) abort(cause error) {
 	if cancel != nil {
 		cancel(cause)
 	}
+}
+
+// end cancels the context when the request is over, as a derived context
+// is; one made later (by a goroutine the handler left running) starts
+// cancelled.
+func (f *flight) end() {
+	f.mu.Lock()
+	f.ended = true
+	cancel := f.cancel
+	f.mu.Unlock()
+	if cancel != nil {
+		cancel(nil)
+	}
+}
+
+// flightCtx is the context a flight hands out.
+type flightCtx flight
+
+// Deadline is the request context's deadline.
+func (c *flightCtx) Deadline() (time.Time, bool) { return (*flight)(c).real().Deadline() }
+
+// Done is the request context's Done channel.
+func (c *flightCtx) Done() <-chan struct{} { return (*flight)(c).real().Done() }
+
+// Err is the request context's error.
+func (c *flightCtx) Err() error { return (*flight)(c).real().Err() }
+
+// Value is the request context's value for key; context.Cause finds the
+// real context's cause through it.
+func (c *flightCtx) Value(key any) any { return (*flight)(c).real().Value(key) }
+
+// ctxEnded reports whether ctx has ended; a flight's context is asked
+// without being made.
+func ctxEnded(ctx context.Context) bool {
+	if fc, ok := ctx.(*flightCtx); ok {
+		return (*flight)(fc).done()
+	}
+	return ctx.Err() != nil
 }
 
 // acquire reserves a slot for request index of socket sid. A reused index

@@ -35,10 +35,10 @@ type call struct {
 	// wait, when set, blocks until a timed-out handler really returned, so
 	// the socket's in-flight slot stays taken while it runs.
 	wait func()
-	// cancel, when set, ends the context the call runs with, which is then
-	// the handler's own: a socket request's context serves nothing else,
-	// so a second one per request would only cost.
-	cancel context.CancelCauseFunc
+	// flight, when set, is the socket request whose context the call runs
+	// with, which is then the handler's own: it serves nothing else, so a
+	// second one per request would only cost.
+	flight *flight
 	// env holds the success reply of a flat output, saving its allocation.
 	env Envelope
 }
@@ -188,7 +188,7 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 			return m.stopEnv(req, stop)
 		}
 	}
-	if ctx.Err() != nil {
+	if ctxEnded(ctx) {
 		return nil
 	}
 	timeout := e.timeout
@@ -198,8 +198,9 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 	if c.sse {
 		timeout = 0
 	}
-	hctx, cancel := ctx, c.cancel
-	if cancel == nil {
+	hctx := ctx
+	var cancel context.CancelCauseFunc // for a flight, made only if needed
+	if c.flight == nil {
 		hctx, cancel = context.WithCancelCause(ctx)
 		defer cancel(nil)
 	}
@@ -216,7 +217,7 @@ func (m *Module) execute(ctx context.Context, c *call, in any) *Envelope {
 		ev.Result, ev.Error, ev.Duration = out, err, time.Since(start)
 		luckystack.DispatchHook(context.WithoutCancel(ctx), srv, PostAPIExecute, ev)
 	}
-	if ctx.Err() != nil {
+	if ctxEnded(ctx) {
 		return nil
 	}
 	return m.result(req, e, out, err, &c.env)
@@ -231,6 +232,9 @@ func (m *Module) invoke(hctx context.Context, cancel context.CancelCauseFunc, c 
 		// per request.
 		out, err = m.callHandler(hctx, c, in)
 		return out, err, true
+	}
+	if cancel == nil {
+		cancel = c.flight.abort
 	}
 	run := func() (out any, err error) { return m.callHandler(hctx, c, in) }
 	type result struct {

@@ -77,12 +77,12 @@ func (m *Module) refuseInFlight(r *socketRequest) {
 // the socket's goroutines.
 func (r *socketRequest) run() {
 	r.resolveName(r.m)
-	ctx, cancel := r.flight.start(r.cl.Context())
+	ctx := r.flight.start(r.cl.Context())
 	defer func() {
-		cancel(nil)
+		r.flight.end()
 		r.m.release(r.cl, r.idx, &r.flight)
 	}()
-	r.serve(ctx, cancel)
+	r.serve(ctx)
 }
 
 // call prepares the request's call, whose replies go to apiResponse-<idx>
@@ -126,10 +126,10 @@ func (m *Module) preSocketMessage(ctx context.Context, cl *luckystack.Client, ip
 // serve is the socket pipeline (luckystack-wire.md §3.3) from the first
 // hook to the reply. It runs on a goroutine owned by the server; ctx ends
 // on apiCancel, disconnect or Shutdown.
-func (r *socketRequest) serve(ctx context.Context, cancel context.CancelCauseFunc) {
+func (r *socketRequest) serve(ctx context.Context) {
 	m, cl, idx, name := r.m, r.cl, r.idx, r.name
 	c := r.call()
-	c.cancel = cancel
+	c.flight = &r.flight
 	req := c.req
 	defer func() {
 		if rec := recover(); rec != nil {

@@ -11,27 +11,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/luckystack/luckystack-go/internal/testutil"
 )
 
 // tcpPair returns both ends of a loopback TCP connection, wrapped as the
 // router wraps the connections it accepts and dials.
 func tcpPair(t *testing.T) (a, b net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	d, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	c := <-accepted
-	require.NotNil(t, c)
-	a, b = wrapConn(d), wrapConn(c)
-	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
-	return a, b
+	server, client := testutil.TCPPair(t)
+	return wrapConn(client), wrapConn(server)
 }
 
 func TestWrapConnWrapsOnlyTCP(t *testing.T) {

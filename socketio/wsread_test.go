@@ -14,6 +14,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/luckystack/luckystack-go/internal/testutil"
 )
 
 // clientFrame builds a frame as a client sends it: masked unless unmasked.
@@ -53,23 +55,7 @@ func clientFrame(fin bool, op byte, payload []byte, unmasked bool) []byte {
 type hideSyscall struct{ net.Conn }
 
 // tcpPair returns both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (server, client net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	server = <-accepted
-	require.NotNil(t, server)
-	t.Cleanup(func() { server.Close(); client.Close() })
-	return server, client
-}
+func tcpPair(t *testing.T) (server, client net.Conn) { return testutil.TCPPair(t) }
 
 // readerPaths runs fn over the RawConn path and the portable one.
 func readerPaths(t *testing.T, limit int64, fn func(t *testing.T, rd *wsReader, peer net.Conn)) {
