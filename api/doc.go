@@ -30,6 +30,12 @@
 // postApiValidate hook only), and an input type with a Validate() error
 // method is checked by it. [Validation] relaxes this per route.
 //
+// Decoding and encoding follow encoding/json's rules exactly. Inputs and
+// outputs that are flat structs (strings, booleans, numbers; outputs
+// without floats) take a faster path in the common case and fall back to
+// encoding/json for anything else, with the same result; so does the
+// handler's context, which is made when the handler first uses it.
+//
 // # Pipeline
 //
 // Both transports run the same gates in the spec's order, so the same
