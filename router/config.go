@@ -201,12 +201,12 @@ func isUpgrade(r *http.Request) bool {
 	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
 }
 
+// headerHasToken reports whether a field of h named name lists token, in
+// any letter case, as one of its comma-separated values.
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h[name] {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
+		if headerValueHasToken(v, token) {
+			return true
 		}
 	}
 	return false

@@ -129,3 +129,27 @@ func FuzzReadAnswer(f *testing.F) {
 		assert.Equal(t, want, got, "%q", in)
 	})
 }
+
+// Connection-style token lists: the request's parsed header and a raw head
+// line are read with the same rules (case-insensitive, OWS around each
+// token, several fields of one name).
+func TestHeaderTokens(t *testing.T) {
+	for _, tc := range []struct {
+		values []string
+		want   bool
+	}{
+		{[]string{"Upgrade"}, true},
+		{[]string{"keep-alive, upgrade"}, true},
+		{[]string{"keep-alive,\tUPGRADE "}, true},
+		{[]string{"keep-alive", "Upgrade"}, true},
+		{[]string{"upgraded"}, false},
+		{[]string{"keep-alive, up grade"}, false},
+		{nil, false},
+	} {
+		h := http.Header{"Connection": tc.values}
+		require.Equal(t, tc.want, headerHasToken(h, "Connection", "upgrade"), "%q", tc.values)
+		if len(tc.values) == 1 {
+			require.Equal(t, tc.want, headerValueHasToken(tc.values[0], "upgrade"), "%q", tc.values[0])
+		}
+	}
+}
