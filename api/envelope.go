@@ -30,7 +30,14 @@ type Envelope struct {
 }
 
 func newEnvelope(body json.RawMessage, status string, httpStatus int) *Envelope {
-	return &Envelope{body: body, status: status, httpStatus: httpStatus, fallback: httpStatus}
+	e := new(Envelope)
+	e.init(body, status, httpStatus)
+	return e
+}
+
+// init makes e the envelope of body, whose status fields are given.
+func (e *Envelope) init(body json.RawMessage, status string, httpStatus int) {
+	*e = Envelope{body: body, status: status, httpStatus: httpStatus, fallback: httpStatus}
 }
 
 // errorEnvelope encodes a normalised error envelope.

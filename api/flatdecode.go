@@ -151,42 +151,13 @@ func plainTagName(s string) bool {
 // reports whether it could. On false v may be partly written.
 func (d *flatDecoder) decode(raw []byte, v reflect.Value) bool {
 	s := jsonScan{b: raw}
-	s.ws()
-	if !s.eat('{') {
-		return false
-	}
-	s.ws()
-	if !s.eat('}') {
-		for {
-			start := s.i
-			esc, _, ok := s.str()
-			if !ok || esc {
-				return false
-			}
-			f := d.field(raw[start+1 : s.i-1])
-			if f == nil {
-				return false
-			}
-			s.ws()
-			if !s.eat(':') {
-				return false
-			}
-			s.ws()
-			if !d.value(&s, f, v.Field(f.index)) {
-				return false
-			}
-			s.ws()
-			if s.eat('}') {
-				break
-			}
-			if !s.eat(',') {
-				return false
-			}
-			s.ws()
+	return s.object(func(key []byte, esc, _ bool) bool {
+		if esc {
+			return false
 		}
-	}
-	s.ws()
-	return s.i == len(raw)
+		f := d.field(key)
+		return f != nil && d.value(&s, f, v.Field(f.index))
+	})
 }
 
 func (d *flatDecoder) field(key []byte) *flatField {

@@ -198,11 +198,7 @@ func (f *flight) real() context.Context {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.ctx == nil {
-		parent := f.parent
-		if parent == nil {
-			parent = context.Background() // used before start: cannot happen in the pipeline
-		}
-		f.ctx, f.cancel = context.WithCancelCause(parent)
+		f.ctx, f.cancel = context.WithCancelCause(f.parent)
 		switch {
 		case f.cause != nil:
 			f.cancel(f.cause)
@@ -224,7 +220,7 @@ func (f *flight) done() bool {
 	case cause != nil:
 		return true
 	default:
-		return parent != nil && parent.Err() != nil
+		return parent.Err() != nil
 	}
 }
 

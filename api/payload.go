@@ -74,52 +74,30 @@ func decodeAPIPayload(p *apiPayload, payload json.RawMessage) bool {
 // JSON object.
 func scanAPIPayload(p *apiPayload, b []byte) (ok, fast bool) {
 	s := jsonScan{b: b}
-	s.ws()
-	if !s.eat('{') {
-		return false, true
-	}
-	s.ws()
-	if !s.eat('}') {
-		for {
-			s.ws()
-			ks := s.i
-			esc, ascii, good := s.str()
-			if !good {
-				return false, true
-			}
-			if esc || !ascii {
-				return false, false
-			}
-			key := b[ks+1 : s.i-1]
-			s.ws()
-			if !s.eat(':') {
-				return false, true
-			}
-			s.ws()
-			vs := s.i
-			if !s.value() {
-				return false, true
-			}
-			switch {
-			case asciiFold(key, "name"):
-				p.rawName = b[vs:s.i]
-			case asciiFold(key, "data"):
-				p.data = b[vs:s.i]
-			case asciiFold(key, "responseindex"):
-				p.rawIndex = b[vs:s.i]
-			}
-			s.ws()
-			if s.eat(',') {
-				continue
-			}
-			if s.eat('}') {
-				break
-			}
-			return false, true
+	fast = true
+	ok = s.object(func(key []byte, esc, ascii bool) bool {
+		if esc || !ascii {
+			fast = false
+			return false
 		}
+		vs := s.i
+		if !s.value() {
+			return false
+		}
+		switch {
+		case asciiFold(key, "name"):
+			p.rawName = b[vs:s.i]
+		case asciiFold(key, "data"):
+			p.data = b[vs:s.i]
+		case asciiFold(key, "responseindex"):
+			p.rawIndex = b[vs:s.i]
+		}
+		return true
+	})
+	if !fast {
+		return false, false
 	}
-	s.ws()
-	if s.i != len(b) {
+	if !ok {
 		return false, true
 	}
 	p.finish()
@@ -246,6 +224,47 @@ func (s *jsonScan) eat(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// object scans the whole input as one JSON object, whitespace around it
+// allowed. For each member it calls member with the key's inside, whether
+// the key holds an escape or only ASCII bytes, and s at the member's value,
+// which member must consume; member returning false ends the scan. It
+// reports whether the input was such an object and every member accepted.
+func (s *jsonScan) object(member func(key []byte, esc, ascii bool) bool) bool {
+	s.ws()
+	if !s.eat('{') {
+		return false
+	}
+	s.ws()
+	if !s.eat('}') {
+		for {
+			ks := s.i
+			esc, ascii, ok := s.str()
+			if !ok {
+				return false
+			}
+			key := s.b[ks+1 : s.i-1]
+			s.ws()
+			if !s.eat(':') {
+				return false
+			}
+			s.ws()
+			if !member(key, esc, ascii) {
+				return false
+			}
+			s.ws()
+			if s.eat('}') {
+				break
+			}
+			if !s.eat(',') {
+				return false
+			}
+			s.ws()
+		}
+	}
+	s.ws()
+	return s.i == len(s.b)
 }
 
 // str skips a string starting at s.i and reports whether it held an escape

@@ -294,9 +294,9 @@ func (m *Module) result(req *Request, e *entry, out any, err error, dst *Envelop
 	if e.flatOut != nil {
 		if body, ok := e.flatOut.envelope(out); ok {
 			if dst == nil {
-				return newEnvelope(body, events.StatusSuccess, http.StatusOK)
+				dst = new(Envelope)
 			}
-			*dst = Envelope{body: body, status: events.StatusSuccess, httpStatus: http.StatusOK, fallback: http.StatusOK}
+			dst.init(body, events.StatusSuccess, http.StatusOK)
 			return dst
 		}
 	}
