@@ -114,7 +114,7 @@ func (c *Client) Emit(event string, payload any) error {
 
 // EmitRaw sends event with payload, JSON already, as its one argument,
 // without encoding or boxing anything (socketio.Socket.EmitRaw). The
-// api and sync modules reply with it from their encoded envelopes.
+// api module replies with it from its encoded envelopes.
 func (c *Client) EmitRaw(event []byte, payload json.RawMessage) error {
 	return c.sock.EmitRaw(event, payload)
 }

@@ -2,11 +2,6 @@ package socketio
 
 import "encoding/json"
 
-// sendArgs sends one socket a packet of type t whose payload is the array
-// of head (an event name; none for an ack) and args. It encodes straight
-// into the packet's wire text: an emit or ack is the hottest send there
-// is, and encoding into a Data of its own first would copy the payload
-// once more for nothing.
 // rawArgsText is the wire text of packet p whose data is the array of
 // head (when not empty; a plain string) and raw, one argument that is JSON
 // already.
@@ -22,6 +17,11 @@ func rawArgsText[T ~string | ~[]byte](p *Packet, head T, raw json.RawMessage) []
 	return append(append(text, raw...), ']')
 }
 
+// sendArgs sends one socket a packet of type t whose payload is the array
+// of head (an event name; none for an ack) and args. It encodes straight
+// into the packet's wire text: an emit or ack is the hottest send there
+// is, and encoding into a Data of its own first would copy the payload
+// once more for nothing.
 func (s *Socket) sendArgs(t PacketType, id int64, head string, args []any) (bool, error) {
 	p := Packet{Type: t, Nsp: s.nsp.name, ID: id}
 	if len(args) == 1 {
