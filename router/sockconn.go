@@ -128,6 +128,11 @@ func (c *sockConn) writeFD(fd uintptr) bool {
 	return true
 }
 
+// SyscallConn returns the connection's RawConn, made once: the TCP
+// connection's own makes a new one per call, and the pool's liveness peek
+// asks for it on every reused connection.
+func (c *sockConn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+
 // opError wraps err as net.Conn's methods do, so callers' checks
 // (timeouts, net.ErrClosed, resets) see what they would on a TCPConn.
 func (c *sockConn) opError(op string, err error) error {

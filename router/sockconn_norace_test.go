@@ -3,6 +3,7 @@
 package router
 
 import (
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,5 +20,16 @@ func TestSockConnReadWriteAllocateNothing(t *testing.T) {
 		_, _ = a.Write(msg)
 		_, _ = b.Read(buf)
 	})
+	require.Zero(t, allocs)
+}
+
+// The pool's liveness peek asks each reused connection for its RawConn.
+func TestSockConnSyscallConnAllocatesNothing(t *testing.T) {
+	a, _ := tcpPair(t)
+	sc, ok := a.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	require.True(t, ok)
+	allocs := testing.AllocsPerRun(100, func() { _, _ = sc.SyscallConn() })
 	require.Zero(t, allocs)
 }
