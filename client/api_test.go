@@ -310,8 +310,22 @@ func TestAPIRequestLimitEnvelopes(t *testing.T) {
 	// One request in flight per socket: a second is refused at once.
 	ctx, cancel := context.WithCancel(ctxT(t))
 	defer cancel()
-	go func() { _, _ = c.APIRequest(ctx, "test/block", "v1", nil) }()
-	<-started
+	go func() {
+		// The refused call above holds its slot until just after its reply
+		// goes out; a request sent in that moment is refused as well.
+		for {
+			_, err := c.APIRequest(ctx, "test/block", "v1", nil)
+			var e *client.Error
+			if !errors.As(err, &e) || e.Code != api.CodeTooManyInFlight {
+				return
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-time.After(waitFor):
+		t.Fatal("the blocking request never started")
+	}
 	_, err = c.APIRequest(ctxT(t), "test/stream", "v1", map[string]int{"N": 0})
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, api.CodeTooManyInFlight, e.Code)
