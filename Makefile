@@ -8,7 +8,7 @@ NODE_DIRS := $(shell find . -name package-lock.json -not -path '*/node_modules/*
 # multiplies the executions.
 FUZZ_TARGETS := socketio:FuzzDecodePacket:60000 socketio:FuzzPollingPayload:40000 \
 	socketio:FuzzWSReader:40000 socketio:FuzzScanJSON:100000 redisadapter:FuzzDecodeMsgpack:2000 \
-	client:FuzzDecodePacket:20000 router:FuzzParseHead:20000 router:FuzzReadAnswer:20000 \
+	client:FuzzDecodePacket:20000 router:FuzzParseHead:20000 router:FuzzReadAnswer:20000 router:FuzzPlainRelay:20000 \
 	api:FuzzFlatDecoder:40000 api:FuzzFlatEncoder:40000
 
 # fuzz_all runs every target in FUZZ_TARGETS for its executions times $(1).

@@ -36,7 +36,8 @@
 // never retried once their head was sent.
 //
 // HTTP/1.1 is forwarded on kept-alive connections, which the router checks
-// before reuse; when one still turns out closed without an answer, only an
+// before reuse (except one pooled moments ago, for a request it may send
+// again); when one still turns out closed without an answer, only an
 // idempotent request is sent again. Trailers are not forwarded.
 //
 // # Serving
@@ -47,7 +48,10 @@
 // registered): it reads heads with a strict parser, reuses one request,
 // header map and response writer per connection, and has no background
 // read per request (it starts watching the client for a close only once
-// an answer takes over 10 ms). Every other request, from upgrades and
+// an answer takes over 10 ms). The usual answer (a length or no body,
+// plain header lines) goes from the backend connection's buffer to the
+// client's without being parsed into an http.Response. Every other
+// request, from upgrades and
 // chunked bodies to malformed heads, hands its connection to the
 // http.Server, so statuses and hooks stay those of ServeHTTP.
 // cmd/luckystack-router serves this way.

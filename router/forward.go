@@ -61,13 +61,22 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 	)
 	for n := 0; ; n++ {
 		var reused bool
-		bc, reused, err = rt.getConn(ctx, a.backend)
+		bc, reused, err = rt.getConn(ctx, a.backend, !streamed && idempotent(r.Method))
 		if err == nil {
 			// One watch per connection for the round trip and the relay:
 			// a client that goes away ends the backend leg at once.
 			conn := bc
 			stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-			resp, err = rt.roundTrip(ctx, bc, r, header, a.route.handshake, body, streamed, reused)
+			err = rt.sendRequest(ctx, bc, r, header, a.route.handshake, body, streamed, reused)
+			if err == nil {
+				var relayed bool
+				if relayed, err = rt.tryRelayPlain(ctx, w, r, a, bc, reused, stop); relayed {
+					return
+				}
+			}
+			if err == nil {
+				resp, err = readFinalAnswer(ctx, bc, r, reused)
+			}
 			if err == nil && a.route.probe && !streamed && unknownSession(resp) {
 				if nb := rt.passOver(a); nb != nil {
 					rt.finishAnswer(a.backend, bc, resp, stop)
@@ -110,10 +119,10 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 	}
 }
 
-// roundTrip writes the request on bc and reads the answer's head. A reused
-// connection that fails before any answer byte reports errStale. header,
-// when not nil, replaces the headers upstreamHeaders derives from r.
-func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Request, header http.Header, handshake bool, body []byte, streamed, reused bool) (*http.Response, error) {
+// sendRequest writes the request on bc. A reused connection that fails
+// reports errStale. header, when not nil, replaces the headers
+// upstreamHeaders derives from r.
+func (rt *Router) sendRequest(ctx context.Context, bc *backendConn, r *http.Request, header http.Header, handshake bool, body []byte, streamed, reused bool) error {
 	bw := bc.bw
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
@@ -134,13 +143,13 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 	case streamed && r.ContentLength > 0:
 		bw.WriteString("Content-Length: " + strconv.FormatInt(r.ContentLength, 10) + "\r\n\r\n")
 		if _, err := io.CopyN(bw, r.Body, r.ContentLength); err != nil {
-			return nil, fmt.Errorf("router: streaming the request body: %w", err)
+			return fmt.Errorf("router: streaming the request body: %w", err)
 		}
 	case streamed:
 		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 		cw := httputil.NewChunkedWriter(bw)
 		if _, err := io.Copy(cw, r.Body); err != nil {
-			return nil, fmt.Errorf("router: streaming the request body: %w", err)
+			return fmt.Errorf("router: streaming the request body: %w", err)
 		}
 		_ = cw.Close()
 		bw.WriteString("\r\n")
@@ -153,21 +162,21 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 	if err := bw.Flush(); err != nil {
 		if reused && ctx.Err() == nil {
 			// The backend had closed the connection: it read nothing.
-			return nil, fmt.Errorf("%w: %w", errStale, err)
+			return fmt.Errorf("%w: %w", errStale, err)
 		}
-		return nil, err
+		return err
 	}
+	return nil
+}
+
+// readFinalAnswer reads the answer's head on bc, past any 1xx. A reused
+// connection that ends before any answer byte reports errStale when the
+// request may be sent again.
+func readFinalAnswer(ctx context.Context, bc *backendConn, r *http.Request, reused bool) (*http.Response, error) {
 	for {
 		resp, err := readAnswer(bc.br, r.Method)
 		if err != nil {
-			// Closed without an answer: a connection closed while idle
-			// (past the alive check) or a backend failing on this very
-			// request. Only an idempotent request may be sent again.
-			if reused && idempotent(r.Method) && ctx.Err() == nil && bc.br.Buffered() == 0 &&
-				(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
-				return nil, fmt.Errorf("%w: %w", errStale, err)
-			}
-			return nil, err
+			return nil, staleOr(ctx, bc, r, reused, err)
 		}
 		// 100 Continue and 103 Early Hints precede the real answer.
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -175,6 +184,44 @@ func (rt *Router) roundTrip(ctx context.Context, bc *backendConn, r *http.Reques
 		}
 		return resp, nil
 	}
+}
+
+// staleOr returns err, marked errStale when the reused connection closed
+// without an answer: one closed while idle (past the alive check) or a
+// backend failing on this very request. Only an idempotent request may be
+// sent again.
+func staleOr(ctx context.Context, bc *backendConn, r *http.Request, reused bool, err error) error {
+	if reused && idempotent(r.Method) && ctx.Err() == nil && bc.br.Buffered() == 0 &&
+		(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
+		return fmt.Errorf("%w: %w", errStale, err)
+	}
+	return err
+}
+
+// tryRelayPlain relays the answer with respWriter.relayPlain when w is the
+// own loop's writer and the answer and request allow it (no probe, no
+// handshake answer to read a sid from, no post-proxy hook). relayed false
+// means nothing was consumed, unless err reports the connection ended.
+func (rt *Router) tryRelayPlain(ctx context.Context, w http.ResponseWriter, r *http.Request, a *attempt, bc *backendConn, reused bool, stop func() bool) (relayed bool, err error) {
+	pw, ok := w.(*respWriter)
+	if !ok || pw.wrote || a.route.probe || rt.posts.list.Load() != nil {
+		return false, nil
+	}
+	head, err := peekHead(bc.br)
+	if err != nil {
+		return false, staleOr(ctx, bc, r, reused, err)
+	}
+	pa, ok := scanPlainAnswer(head)
+	if !ok || a.route.handshake && pa.code == http.StatusOK {
+		return false, nil
+	}
+	ok = pw.relayPlain(bc.br, head, pa)
+	if stop() && ok && !pa.close {
+		rt.putConn(a.backend, bc)
+	} else {
+		_ = bc.Close()
+	}
+	return true, nil
 }
 
 // passOver moves a probe on from a backend that does not hold the session:

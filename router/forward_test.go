@@ -96,6 +96,34 @@ func TestForwardSkipsClosedIdleConnection(t *testing.T) {
 	}
 }
 
+func TestForwardResendsOnFreshClosedConnection(t *testing.T) {
+	t.Parallel()
+	// Each connection answers one request as keep-alive and closes at once:
+	// a GET finds the pooled connection within freshIdle, is written to it
+	// without the liveness peek and must be sent again on a new one.
+	var conns atomic.Int64
+	be := rawBackend(t, func(c net.Conn) {
+		conns.Add(1)
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
+	})
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}})
+	for i := range 5 {
+		path := fmt.Sprint("/n", i)
+		resp, err := ts.Client().Get(ts.URL + path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d: %s", i, body)
+		assert.Equal(t, path, string(body))
+	}
+	assert.GreaterOrEqual(t, conns.Load(), int64(5), "every request needed a new backend connection")
+}
+
 func TestForwardResendsOnlyIdempotentRequests(t *testing.T) {
 	t.Parallel()
 	// Each connection answers its first request, then drops the next one

@@ -23,6 +23,13 @@ const (
 	// usual server keep-alive timeouts so a backend rarely closes one
 	// first.
 	idleConnTimeout = 50 * time.Second
+	// freshIdle is how long a connection may have been idle and still be
+	// used for a request that can be resent without the liveness peek: a
+	// backend rarely closes one this soon after answering, the resend
+	// covers it when it does, and on a busy pool (the most recent
+	// connection is taken first) the peek would be a system call on
+	// every request.
+	freshIdle = 200 * time.Millisecond
 )
 
 // backendConn is one keep-alive connection to a backend.
@@ -40,8 +47,11 @@ type connPool struct {
 	closed bool
 }
 
-// get returns an idle connection (reused) or dials a new one.
-func (rt *Router) getConn(ctx context.Context, b *backend) (bc *backendConn, reused bool, err error) {
+// getConn returns an idle connection (reused) or dials a new one.
+// resendable says the request can be sent again on a fresh connection when
+// the reused one turns out closed (errStale), so a recently pooled
+// connection is not peeked at first.
+func (rt *Router) getConn(ctx context.Context, b *backend, resendable bool) (bc *backendConn, reused bool, err error) {
 	p := &b.pool
 	now := time.Now()
 	p.mu.Lock()
@@ -49,7 +59,8 @@ func (rt *Router) getConn(ctx context.Context, b *backend) (bc *backendConn, reu
 		bc = p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
-		if now.Sub(bc.idleSince) < idleConnTimeout && bc.alive() {
+		idle := now.Sub(bc.idleSince)
+		if idle < idleConnTimeout && (resendable && idle < freshIdle && bc.br.Buffered() == 0 || bc.alive()) {
 			p.mu.Unlock()
 			return bc, true, nil
 		}

@@ -29,52 +29,24 @@ func readAnswer(br *bufio.Reader, method string) (*http.Response, error) {
 // not whole within the buffer), having consumed nothing; the error of a
 // connection that ended before any byte.
 func readPlainAnswer(br *bufio.Reader, method string) (*http.Response, error) {
-	n := 0
-	for {
-		want := br.Buffered()
-		if want == 0 || want == n {
-			want++ // read more
-		}
-		b, err := br.Peek(want)
-		if len(b) == 0 && err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF // as http.ReadResponse says it
-			}
-			return nil, err
-		}
-		n = len(b)
-		end := bytes.Index(b, []byte("\r\n\r\n"))
-		if end >= 0 {
-			head := string(b[:end+4])
-			resp := parseAnswerHead(head)
-			if resp == nil {
-				return nil, nil
-			}
-			_, _ = br.Discard(len(head))
-			setAnswerBody(resp, br, method)
-			return resp, nil
-		}
-		if err != nil {
-			return nil, nil // full buffer or a read error: net/http reports it
-		}
+	head, err := peekHead(br)
+	if head == "" {
+		return nil, err
 	}
+	resp := parseAnswerHead(head)
+	if resp == nil {
+		return nil, nil
+	}
+	_, _ = br.Discard(len(head))
+	setAnswerBody(resp, br, method)
+	return resp, nil
 }
 
 // parseAnswerHead parses a plain answer head; nil when it is not plain.
 func parseAnswerHead(s string) *http.Response {
 	line, rest, _ := strings.Cut(s, "\r\n")
-	if len(line) < len("HTTP/1.1 200") || line[:9] != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') ||
-		!plainAnswerValue(line[12:]) {
-		return nil
-	}
-	code := 0
-	for _, c := range []byte(line[9:12]) {
-		if c < '0' || c > '9' {
-			return nil
-		}
-		code = code*10 + int(c-'0')
-	}
-	if code < 100 {
+	code, ok := statusLine(line)
+	if !ok {
 		return nil
 	}
 	lines := strings.Count(rest, "\r\n")
@@ -82,15 +54,8 @@ func parseAnswerHead(s string) *http.Response {
 		Header: make(http.Header, lines), ContentLength: -1}
 	vals := make([]string, 0, lines)
 	lengths, codings := 0, 0
-	for {
-		line, rest, _ = strings.Cut(rest, "\r\n")
-		if line == "" {
-			break
-		}
-		name, value, ok := headerLine(line)
-		if !ok || !plainAnswerValue(value) {
-			return nil
-		}
+	fields := fieldScanner{rest: rest}
+	for name, value, ok := fields.next(); ok; name, value, ok = fields.next() {
 		switch name {
 		case "Content-Length":
 			lengths++
@@ -120,7 +85,7 @@ func parseAnswerHead(s string) *http.Response {
 			resp.Header[name] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
 	}
-	if lengths > 1 || codings > 1 || lengths == 1 && codings == 1 {
+	if fields.bad || lengths > 1 || codings > 1 || lengths == 1 && codings == 1 {
 		return nil
 	}
 	if codings == 1 {
@@ -130,6 +95,44 @@ func parseAnswerHead(s string) *http.Response {
 		delete(resp.Header, "Connection") // as net/http does
 	}
 	return resp
+}
+
+// statusLine parses a plain status line: HTTP/1.1, three digits of at
+// least 100, a reason without control characters.
+func statusLine(line string) (code int, ok bool) {
+	if len(line) < len("HTTP/1.1 200") || line[:9] != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') ||
+		!plainAnswerValue(line[12:]) {
+		return 0, false
+	}
+	for _, c := range []byte(line[9:12]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	return code, code >= 100
+}
+
+// fieldScanner walks the header lines of an answer head after its status
+// line. next reports false at the blank line that ends them, or at a line
+// that is not plain, which sets bad.
+type fieldScanner struct {
+	rest string
+	bad  bool
+}
+
+func (f *fieldScanner) next() (name, value string, ok bool) {
+	line, rest, _ := strings.Cut(f.rest, "\r\n")
+	f.rest = rest
+	if line == "" {
+		return "", "", false
+	}
+	name, value, ok = headerLine(line)
+	if !ok || !plainAnswerValue(value) {
+		f.bad = true
+		return "", "", false
+	}
+	return name, value, true
 }
 
 // plainAnswerValue is plainValue, also accepting obs-text (UTF-8 in

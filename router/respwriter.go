@@ -64,10 +64,21 @@ func (w *respWriter) WriteHeader(code int) {
 			writeHeaderLine(bw, k, v)
 		}
 	}
+	_, hasDate := w.h["Date"]
+	w.endHead(code, hasDate)
+}
+
+// endHead writes the framing headers after the answer's own (the
+// Content-Length declared, else chunked for a status with a body), a Date
+// unless the answer has one, Connection: close when the connection ends
+// after this answer, and the blank line.
+func (w *respWriter) endHead(code int, hasDate bool) {
+	bw := w.c.bw
 	switch {
 	case w.declared >= 0 && code != http.StatusNoContent:
+		var num [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(make([]byte, 0, 20), w.declared, 10))
+		bw.Write(strconv.AppendInt(num[:0], w.declared, 10))
 		bw.WriteString("\r\n")
 	case !w.noBody:
 		w.chunked = true
@@ -76,7 +87,7 @@ func (w *respWriter) WriteHeader(code int) {
 	if w.noBody {
 		w.declared = -1
 	}
-	if _, ok := w.h["Date"]; !ok {
+	if !hasDate {
 		bw.WriteString("Date: ")
 		bw.WriteString(w.c.rt.httpDate())
 		bw.WriteString("\r\n")
