@@ -7,7 +7,10 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,9 +162,23 @@ func TestScenariosAgainstFakeServer(t *testing.T) {
 	if r["acks_in_window"].(int64) == 0 || r["unanswered"].(int64) != 0 {
 		t.Fatalf("rpc: %v", r)
 	}
-	r = runScenario(t, rpcCmd, srv.URL, "-clients", "2", "-duration", "300ms", "-warmup", "100ms", "-rate", "200")
+	samples := filepath.Join(t.TempDir(), "samples")
+	r = runScenario(t, rpcCmd, srv.URL, "-clients", "2", "-duration", "300ms", "-warmup", "100ms", "-rate", "200", "-samples", samples)
 	if r["acks_in_window"].(int64) < 40 {
 		t.Fatalf("open-loop rpc: %v", r)
+	}
+	b, err := os.ReadFile(samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(string(b))
+	if int64(len(lines)) != r["acks_in_window"].(int64) {
+		t.Fatalf("-samples: %d latencies for %v acks in the window", len(lines), r["acks_in_window"])
+	}
+	for _, l := range lines {
+		if us, err := strconv.ParseInt(l, 10, 64); err != nil || us < 0 || us > 5_000_000 {
+			t.Fatalf("-samples: latency %q is not microseconds of a loopback round trip", l)
+		}
 	}
 	r = runScenario(t, fanoutCmd, srv.URL, "-members", "5", "-rates", "50", "-step", "200ms", "-room", "t1")
 	steps := r["steps"].([]step)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,6 +141,7 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 	rate := fs.Int("rate", 0, "open loop: total calls per second (0: closed loop)")
 	size := fs.Int("size", 0, "bytes of padding string added to each call")
 	stamp := fs.String("stamp", "schedule", "open loop: latency from the call's scheduled time (schedule) or from when it was written (send); send leaves out this program's own timer lateness, up to 1 ms, where a comparison of two paths needs microseconds and the rate is far below saturation")
+	samplesTo := fs.String("samples", "", "write every latency in the window to this file, microseconds, one per line (for pooling several runs)")
 	call := fs.String("call", "ping", "ping: Socket.IO emit+ack of \"ping\"; api: LuckyStack apiRequest to "+apiRoute+" answered by apiResponse-<i>; shape: the same bytes as event apiShape, which the raw bench server answers with apiResponse-<i> itself")
 	return func(ctx context.Context, c *common, r result) error {
 		cfg, err := c.dialConfig(*clients)
@@ -271,6 +273,11 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 		if *call == "api" {
 			r["error_responses"] = errs
 		}
+		if *samplesTo != "" {
+			if err := writeSamples(*samplesTo, all); err != nil {
+				return err
+			}
+		}
 		secs := duration.Seconds()
 		r["sent"], r["acks_in_window"], r["unanswered"] = sent, acks, lost
 		r["acks_per_s"] = round3(float64(acks) / secs)
@@ -286,6 +293,16 @@ func rpcCmd(fs *flag.FlagSet) scenarioFunc {
 		}
 		return nil
 	}
+}
+
+// writeSamples writes latencies (microseconds) one per line.
+func writeSamples(path string, v []int64) error {
+	b := make([]byte, 0, 8*len(v))
+	for _, x := range v {
+		b = strconv.AppendInt(b, x, 10)
+		b = append(b, '\n')
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // outstanding is calls sent but not yet acknowledged, over all clients.

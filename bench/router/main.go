@@ -12,8 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -23,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -39,6 +36,7 @@ type options struct {
 	reps     int
 	clients  int
 	duration time.Duration
+	slice    time.Duration
 	rate     int
 	httpRate int
 	out      string
@@ -64,6 +62,7 @@ func run() error {
 	flag.IntVar(&o.reps, "reps", 5, "alternating repetitions")
 	flag.IntVar(&o.clients, "clients", 100, "concurrent clients")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measurement window of each run")
+	flag.DurationVar(&o.slice, "slice", time.Second, "length of one target's turn within a repetition; -slice equal to -duration measures the targets back to back")
 	flag.IntVar(&o.rate, "rate", 2000, "open-loop websocket scenario: calls per second over all clients")
 	flag.IntVar(&o.httpRate, "http-rate", 1000, "open-loop HTTP scenario: requests per second over all clients")
 	flag.StringVar(&o.out, "out", "bench/results/router.json", "result file")
@@ -139,21 +138,29 @@ func run() error {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 	}
+	targets[1].cpuPid = targets[1].pid
+	if targets[2].cpuPid, err = onlyChild(targets[2].pid); err != nil {
+		return fmt.Errorf("nginx worker: %w", err)
+	}
 	loadgenCmd := func(args ...string) (string, []string) { return onCPU(loadCPU, bins["loadgen"], args...) }
 	scenarios := []scenario{
-		{name: "ws_closed", what: fmt.Sprintf("Socket.IO emit+ack round trips over websocket, %d clients, closed loop", o.clients),
-			run: func(t target) (measure, error) {
-				return loadgen(loadgenCmd, t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String())
+		{name: "ws_closed", what: fmt.Sprintf("Socket.IO emit+ack round trips over websocket, %d clients, closed loop, targets in %s turns", o.clients, o.slice),
+			rep: func(order []target) (map[string]measure, error) {
+				return inTurns(order, o.duration, o.slice, loadgenTurns(loadgenCmd, dir, o.slice, "-clients", strconv.Itoa(o.clients)))
 			}},
-		{name: "ws_open", what: fmt.Sprintf("Socket.IO emit+ack over websocket, %d clients, open loop at %d calls/s, latency from the send", o.clients, o.rate),
-			run: func(t target) (measure, error) {
-				return loadgen(loadgenCmd, t, "-clients", strconv.Itoa(o.clients), "-duration", o.duration.String(),
-					"-rate", strconv.Itoa(o.rate), "-stamp", "send")
+		{name: "ws_open", what: fmt.Sprintf("Socket.IO emit+ack over websocket, %d clients, open loop at %d calls/s, latency from the send, targets in %s turns", o.clients, o.rate, o.slice),
+			rep: func(order []target) (map[string]measure, error) {
+				return inTurns(order, o.duration, o.slice, loadgenTurns(loadgenCmd, dir, o.slice, "-clients", strconv.Itoa(o.clients),
+					"-rate", strconv.Itoa(o.rate), "-stamp", "send"))
 			}},
-		{name: "http_closed", what: fmt.Sprintf("HTTP GET round trips (keep-alive), %d clients, closed loop", o.clients),
-			run: func(t target) (measure, error) { return httpLoop(t, o.clients, o.duration, 0) }},
-		{name: "http_open", what: fmt.Sprintf("HTTP GET (keep-alive), %d clients, open loop at %d requests/s, latency from the send", o.clients, o.httpRate),
-			run: func(t target) (measure, error) { return httpLoop(t, o.clients, o.duration, o.httpRate) }},
+		{name: "http_closed", what: fmt.Sprintf("HTTP GET round trips (keep-alive), %d clients, closed loop, targets in %s turns", o.clients, o.slice),
+			rep: func(order []target) (map[string]measure, error) {
+				return inTurns(order, o.duration, o.slice, httpTurns(o.clients, 0, o.slice))
+			}},
+		{name: "http_open", what: fmt.Sprintf("HTTP GET (keep-alive), %d clients, open loop at %d requests/s, latency from the send, targets in %s turns", o.clients, o.httpRate, o.slice),
+			rep: func(order []target) (map[string]measure, error) {
+				return inTurns(order, o.duration, o.slice, httpTurns(o.clients, o.httpRate, o.slice))
+			}},
 	}
 
 	if *only != "" {
@@ -171,8 +178,11 @@ func run() error {
 		Method: "Backend: bench/server (Go Socket.IO, GOMAXPROCS=1). Proxies: cmd/luckystack-router (GOMAXPROCS=1) and " +
 			"nginx " + nginxVersion(nginxBin) + " (worker_processes 1, upstream keepalive, websocket upgrade map), both " +
 			"in front of the same backend process. " + placement + " Each rep measures direct, router and nginx in " +
-			"alternating order; added = proxied minus direct of the same rep. Other work on the machine still adds " +
-			"noise; medians over reps are reported with every rep kept.",
+			"turns of " + o.slice.String() + " rotating through the targets until each had the window, latencies " +
+			"pooled over a target's turns, each turn after a settle of " + turnSettle.String() + " that is not measured " +
+			"(websocket: one bench/loadgen run per turn; HTTP: one client per target kept across its turns); " +
+			"added = proxied minus direct of the same rep. " +
+			"Other work on the machine still adds noise; medians over reps are reported with every rep kept.",
 		Pinned:   o.pin,
 		Clients:  o.clients,
 		Duration: o.duration.String(),
@@ -185,26 +195,16 @@ func run() error {
 			if rep%2 == 1 {
 				slices.Reverse(order)
 			}
-			runs := map[string]measure{}
-			for _, t := range order {
-				fmt.Fprintf(os.Stderr, "%s rep %d: %s ...", sc.name, rep+1, t.name)
-				cpu0 := cpuTree(t.pid)
-				m, err := sc.run(t)
-				if err != nil {
-					return fmt.Errorf("%s %s: %w", sc.name, t.name, err)
-				}
-				if t.pid > 0 {
-					m.ProxyCPUs = round3(cpuTree(t.pid) - cpu0)
-					if m.N > 0 {
-						// The warm-up's calls cost CPU too; they ran at about
-						// the window's rate.
-						calls := float64(m.N) * (o.duration + warmup).Seconds() / o.duration.Seconds()
-						m.ProxyCPUPerCall = round3(m.ProxyCPUs * 1e6 / calls)
-					}
-				}
-				fmt.Fprintf(os.Stderr, " p50 %.3f ms, p99 %.3f ms, %.0f/s\n", m.P50, m.P99, m.PerSecond)
-				runs[t.name] = m
+			fmt.Fprintf(os.Stderr, "%s rep %d: %s in turns ...", sc.name, rep+1, names(order))
+			runs, err := sc.rep(order)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
 			}
+			for _, t := range order {
+				m := runs[t.name]
+				fmt.Fprintf(os.Stderr, " %s p50 %.3f ms p99 %.3f ms;", t.name, m.P50, m.P99)
+			}
+			fmt.Fprintln(os.Stderr)
 			sr.Reps = append(sr.Reps, runs)
 		}
 		sr.summarize()
@@ -225,11 +225,14 @@ type target struct {
 	name string
 	url  string
 	pid  int // proxy process, 0 for direct
+	// cpuPid is the process doing the proxy's work (nginx: its worker).
+	cpuPid int
 }
 
+// scenario measures every target of one repetition, given its order.
 type scenario struct {
 	name, what string
-	run        func(target) (measure, error)
+	rep        func(order []target) (map[string]measure, error)
 }
 
 // measure is one run against one target.
@@ -239,8 +242,9 @@ type measure struct {
 	PerSecond float64 `json:"per_s"`
 	N         int64   `json:"n"`
 	ProxyCPUs float64 `json:"proxy_cpu_s,omitempty"`
-	// ProxyCPUPerCall is the proxy's CPU microseconds per round trip
-	// (warm-up included, estimated at the window's rate): what the proxy
+	// ProxyCPUPerCall is the proxy's CPU microseconds per round trip in
+	// its turns (settles included; for websocket turns also the clients'
+	// connecting, the settle's calls estimated at the window's rate): what the proxy
 	// costs per call, less sensitive to other work on the machine than
 	// latency is.
 	ProxyCPUPerCall float64 `json:"proxy_cpu_us_per_call,omitempty"`
@@ -313,6 +317,7 @@ func loadgen(command func(args ...string) (string, []string), t target, args ...
 	}
 	var r struct {
 		Error    string  `json:"error"`
+		CPU      float64 `json:"server_cpu_s"`
 		AcksPerS float64 `json:"acks_per_s"`
 		Acks     int64   `json:"acks_in_window"`
 		Latency  struct {
@@ -326,98 +331,12 @@ func loadgen(command func(args ...string) (string, []string), t target, args ...
 	if r.Error != "" {
 		return measure{}, errors.New("loadgen: " + r.Error)
 	}
-	return measure{P50: r.Latency.P50, P99: r.Latency.P99, PerSecond: r.AcksPerS, N: r.Acks}, nil
+	return measure{P50: r.Latency.P50, P99: r.Latency.P99, PerSecond: r.AcksPerS, N: r.Acks, ProxyCPUs: r.CPU}, nil
 }
 
 func lastLine(b []byte) []byte {
 	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
 	return lines[len(lines)-1]
-}
-
-// httpLoop runs GETs from clients for d after a 1s warm-up: closed loop
-// when rate is 0, else each client sends on a fixed schedule (rate over all
-// clients). Latency counts from the send, or from the scheduled time when
-// the previous answer came too late to send on time, so a stall is not
-// hidden by sending less. The request is an Engine.IO polling handshake the
-// websocket-only bench server refuses at once: a small fixed answer from
-// the backend.
-func httpLoop(t target, clients int, d time.Duration, rate int) (measure, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	url := t.url + "/socket.io/?EIO=4&transport=polling"
-	start := time.Now().Add(warmup)
-	end := start.Add(d)
-	var mu sync.Mutex
-	var all []time.Duration
-	var firstErr error
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			var interval time.Duration
-			next := time.Now()
-			if rate > 0 {
-				interval = time.Duration(float64(time.Second) * float64(clients) / float64(rate))
-				next = next.Add(time.Duration(rand.Int64N(int64(interval))))
-			}
-			for {
-				t0 := time.Now()
-				if rate > 0 {
-					// Timed from the send, not the schedule, unless the last
-					// answer made this send late: a sleep wakes up to a
-					// millisecond late, noise ten times the latencies
-					// compared here.
-					if t0.Before(next) {
-						time.Sleep(time.Until(next))
-						t0 = time.Now()
-					} else {
-						t0 = next
-					}
-					next = next.Add(interval)
-				}
-				if t0.After(end) {
-					break
-				}
-				resp, err := c.Get(url)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusBadRequest {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-				if t0.After(start) {
-					mine = append(mine, time.Since(t0))
-				}
-			}
-			mu.Lock()
-			all = append(all, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return measure{}, firstErr
-	}
-	if len(all) == 0 {
-		return measure{}, errors.New("no requests completed")
-	}
-	slices.Sort(all)
-	q := func(p float64) float64 {
-		return round3(float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000)
-	}
-	return measure{P50: q(0.50), P99: q(0.99), PerSecond: round3(float64(len(all)) / d.Seconds()), N: int64(len(all))}, nil
 }
 
 // pinSelf moves every thread of this process (the HTTP load generator)
@@ -541,6 +460,19 @@ func freePort() int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// onlyChild returns the one child process of pid (nginx's worker).
+func onlyChild(pid int) (int, error) {
+	kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(kids))
+	if len(f) != 1 {
+		return 0, fmt.Errorf("process %d has %d children, want 1", pid, len(f))
+	}
+	return strconv.Atoi(f[0])
 }
 
 // cpuTree is the user+system CPU seconds of pid and its child processes.
