@@ -46,7 +46,7 @@ func benchEnv(b *testing.B) *testEnv {
 func benchDial(b *testing.B, e *testEnv) *sioclient.Client {
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	c, err := sioclient.Dial(ctx, e.base, sioclient.Options{})
+	c, err := sioclient.Dial(ctx, e.Base, sioclient.Options{})
 	if err != nil {
 		b.Error(err)
 		return nil

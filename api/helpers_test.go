@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +12,8 @@ import (
 
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/internal/testutil"
+	"github.com/luckystack/luckystack-go/internal/testutil/lstest"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	"github.com/luckystack/luckystack-go/internal/testutil/sioclient"
 )
 
@@ -26,11 +25,10 @@ const waitFor = 5 * time.Second
 // testEnv is a real luckystack.Server with the api module, listening on
 // 127.0.0.1:0 in token mode (auth.token / Bearer), torn down by t.Cleanup.
 type testEnv struct {
-	t    testing.TB
-	srv  *luckystack.Server
-	mod  *Module
-	base string
-	http *http.Client
+	lstest.HTTP // Do, Post, Base, Client
+	t           testing.TB
+	srv         *luckystack.Server
+	mod         *Module
 }
 
 // noLimits is the options of tests that do not test rate limiting: the
@@ -51,24 +49,10 @@ func newEnv(t testing.TB, opts Options, setup func(m *Module)) *testEnv {
 		Config:  luckystack.Config{Session: luckystack.SessionConfig{BasedToken: true}},
 	})
 	require.NoError(t, err)
-	ln, err := srv.Bind()
-	require.NoError(t, err)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 2 * waitFor}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		require.NoError(t, srv.Shutdown(ctx))
-		client.CloseIdleConnections()
-		select {
-		case err := <-served:
-			require.ErrorIs(t, err, luckystack.ErrServerClosed)
-		case <-ctx.Done():
-			t.Error("Serve did not return after Shutdown")
-		}
-	})
-	return &testEnv{t: t, srv: srv, mod: mod, base: "http://" + srv.Addr(), http: client}
+	t.Cleanup(client.CloseIdleConnections)
+	base := servetest.Serve(t, srv, waitFor)
+	return &testEnv{HTTP: lstest.HTTP{T: t, Base: base, Client: client}, t: t, srv: srv, mod: mod}
 }
 
 // login creates a session and returns its token.
@@ -88,39 +72,25 @@ func (e *testEnv) dial(token string) *sioclient.Client {
 	if token != "" {
 		opts.Auth = map[string]any{"token": token}
 	}
-	c, err := sioclient.Dial(ctx, e.base, opts)
+	c, err := sioclient.Dial(ctx, e.Base, opts)
 	require.NoError(e.t, err)
 	e.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
 // reply is a decoded envelope.
-type reply map[string]any
-
-func (r reply) code() string { s, _ := r["errorCode"].(string); return s }
-
-func (r reply) status() int { f, _ := r["httpStatus"].(float64); return int(f) }
+type reply = lstest.Reply
 
 // expect waits for event name and decodes its first argument.
 func expect(t testing.TB, c *sioclient.Client, name string) reply {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ev, err := c.Expect(ctx, name)
-	require.NoError(t, err, "waiting for %s", name)
-	var r reply
-	require.NoError(t, ev.Decode(0, &r))
-	return r
+	return lstest.Expect(t, c, name, waitFor)
 }
 
 // mustExpect waits for event name.
 func mustExpect(t testing.TB, c *sioclient.Client, name string) sioclient.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ev, err := c.Expect(ctx, name)
-	require.NoError(t, err, "waiting for %s", name)
-	return ev
+	return lstest.ExpectEvent(t, c, name, waitFor)
 }
 
 // request sends apiRequest {name, data, responseIndex: idx} and returns the
@@ -133,71 +103,12 @@ func request(t testing.TB, c *sioclient.Client, idx int, name string, data any) 
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
-// do sends an HTTP request with the same-origin Origin the dispatcher
-// requires for state-changing methods, and the Bearer token when set.
-func (e *testEnv) do(method, path, token, contentType string, body io.Reader, hdr http.Header) (*http.Response, []byte) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.base+path, body)
-	require.NoError(e.t, err)
-	req.Header.Set("Origin", e.base)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	resp, err := e.http.Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(e.t, err)
-	return resp, b
-}
-
-// post sends a JSON body and decodes the JSON reply.
-func (e *testEnv) post(path, token string, data any) (int, reply) {
-	e.t.Helper()
-	b, err := json.Marshal(data)
-	require.NoError(e.t, err)
-	resp, body := e.do(http.MethodPost, path, token, "application/json", strings.NewReader(string(b)), nil)
-	var r reply
-	require.NoError(e.t, json.Unmarshal(body, &r), "body %s", body)
-	return resp.StatusCode, r
-}
-
 // recorder collects hook names in the order they ran.
-type recorder struct {
-	mu    sync.Mutex
-	names []string
-}
+type recorder = lstest.Recorder
 
-func (r *recorder) add(name string) {
-	r.mu.Lock()
-	r.names = append(r.names, name)
-	r.mu.Unlock()
-}
-
-func (r *recorder) list() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.names...)
-}
-
-func (r *recorder) reset() {
-	r.mu.Lock()
-	r.names = nil
-	r.mu.Unlock()
-}
-
-// record registers a handler on h that appends h's name.
+// record registers a handler on h that adds h's name to r.
 func record[P any](srv *luckystack.Server, r *recorder, h luckystack.Hook[P]) {
-	luckystack.RegisterHook(srv, h, func(context.Context, *P) error {
-		r.add(h.Name())
-		return nil
-	})
+	lstest.Record(srv, r, h)
 }
 
 // Echo is the input and output of the test routes.

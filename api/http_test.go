@@ -43,7 +43,7 @@ func TestHTTPServerSentEvents(t *testing.T) {
 	sse := http.Header{"Accept": {"text/event-stream"}}
 	data := url.QueryEscape(`{"n":2}`)
 
-	resp, body := e.do(http.MethodGet, "/api/svc/listThings/v1?__luckystack_data="+data, "", "", nil, sse)
+	resp, body := e.Do(http.MethodGet, "/api/svc/listThings/v1?__luckystack_data="+data, "", "", nil, sse)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	assert.Equal(t, "no-cache, no-transform", resp.Header.Get("Cache-Control"))
@@ -53,27 +53,27 @@ func TestHTTPServerSentEvents(t *testing.T) {
 		"event: stream\ndata: {\"i\":1}\n\n"+
 		"event: final\ndata: {\"n\":2,\"status\":\"success\",\"httpStatus\":200}\n\n", string(body))
 
-	resp, body = e.do(http.MethodGet, "/api/svc/listThings/v1?stream=true&__luckystack_data="+url.QueryEscape(`{"n":0}`), "", "", nil, nil)
+	resp, body = e.Do(http.MethodGet, "/api/svc/listThings/v1?stream=true&__luckystack_data="+url.QueryEscape(`{"n":0}`), "", "", nil, nil)
 	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"), "?stream=true asks for SSE too")
 	assert.Equal(t, ": connected\n\nevent: final\ndata: {\"n\":0,\"status\":\"success\",\"httpStatus\":200}\n\n", string(body),
 		"a success without chunks still opens the stream")
 
-	resp, body = e.do(http.MethodGet, "/api/svc/listThings/v1?stream=1&__luckystack_data="+url.QueryEscape(`{"n":1,"s":"fail"}`), "", "", nil, nil)
+	resp, body = e.Do(http.MethodGet, "/api/svc/listThings/v1?stream=1&__luckystack_data="+url.QueryEscape(`{"n":1,"s":"fail"}`), "", "", nil, nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, ": connected\n\nevent: stream\ndata: {\"i\":0}\n\n"+
 		"event: final\ndata: {\"status\":\"error\",\"message\":\"svc.failed\",\"errorCode\":\"svc.failed\",\"httpStatus\":400}\n\n", string(body),
 		"an error after the stream opened is the final frame")
 
-	resp, body = e.do(http.MethodGet, "/api/svc/listThings/v1?stream=1&__luckystack_data="+url.QueryEscape(`{"n":0,"s":"fail"}`), "", "", nil, nil)
+	resp, body = e.Do(http.MethodGet, "/api/svc/listThings/v1?stream=1&__luckystack_data="+url.QueryEscape(`{"n":0,"s":"fail"}`), "", "", nil, nil)
 	assert.Equal(t, 400, resp.StatusCode, "an error before any chunk is plain JSON with its status")
 	assert.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 	assert.JSONEq(t, `{"status":"error","message":"svc.failed","errorCode":"svc.failed","httpStatus":400}`, string(body))
 
-	resp, body = e.do(http.MethodGet, "/api/svc/listPrivate/v1?stream=true", "", "", nil, nil)
+	resp, body = e.Do(http.MethodGet, "/api/svc/listPrivate/v1?stream=true", "", "", nil, nil)
 	assert.Equal(t, 401, resp.StatusCode, "gate failures are plain JSON")
 	assert.Contains(t, string(body), `"auth.required"`)
 
-	resp, body = e.do(http.MethodGet, "/api/svc/listThings/v1?__luckystack_data="+data, "", "", nil, nil)
+	resp, body = e.Do(http.MethodGet, "/api/svc/listThings/v1?__luckystack_data="+data, "", "", nil, nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.JSONEq(t, `{"n":2,"status":"success","httpStatus":200}`, string(body), "without SSE the chunks are dropped")
 }
@@ -94,20 +94,20 @@ func TestHTTPBodies(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &r), "%s", b)
 		return r
 	}
-	resp, body := e.do(http.MethodPost, "/api/svc/send/v1", "", "application/x-www-form-urlencoded", strings.NewReader("a=1&b=x&b=y&stream=false"), nil)
+	resp, body := e.Do(http.MethodPost, "/api/svc/send/v1", "", "application/x-www-form-urlencoded", strings.NewReader("a=1&b=x&b=y&stream=false"), nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, reply{"a": "1", "b": "y", "status": "success", "httpStatus": 200.0}, decode(body), "last value wins; stream is removed")
 
-	resp, body = e.do(http.MethodGet, "/api/svc/getOne/v1?a=q&b=r", "", "", nil, nil)
+	resp, body = e.Do(http.MethodGet, "/api/svc/getOne/v1?a=q&b=r", "", "", nil, nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, "q", decode(body)["a"], "GET data is the query string")
 
-	resp, body = e.do(http.MethodPost, "/api/svc/echo/v1", "", "application/x-www-form-urlencoded",
+	resp, body = e.Do(http.MethodPost, "/api/svc/echo/v1", "", "application/x-www-form-urlencoded",
 		strings.NewReader("__luckystack_data="+url.QueryEscape(`{"n":4}`)), nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.EqualValues(t, 4, decode(body)["n"], "__luckystack_data replaces the data")
 
-	resp, body = e.do(http.MethodPost, "/api/svc/echo/v1", "", "application/json; charset=utf-8", nil, nil)
+	resp, body = e.Do(http.MethodPost, "/api/svc/echo/v1", "", "application/json; charset=utf-8", nil, nil)
 	assert.Equal(t, 200, resp.StatusCode, "an empty body is {}")
 	assert.EqualValues(t, 0, decode(body)["n"])
 
@@ -123,23 +123,23 @@ func TestHTTPBodies(t *testing.T) {
 		{"no media type", "", `{"n":1}`, "api.unsupportedMediaType", 415},
 	}
 	for _, tc := range tests {
-		resp, body := e.do(http.MethodPost, "/api/svc/echo/v1", "", tc.ctype, strings.NewReader(tc.body), nil)
+		resp, body := e.Do(http.MethodPost, "/api/svc/echo/v1", "", tc.ctype, strings.NewReader(tc.body), nil)
 		r := decode(body)
-		assert.Equal(t, tc.code, r.code(), tc.name)
+		assert.Equal(t, tc.code, r.Code(), tc.name)
 		assert.Equal(t, tc.status, resp.StatusCode, tc.name)
-		assert.Equal(t, tc.status, r.status(), tc.name)
+		assert.Equal(t, tc.status, r.Status(), tc.name)
 	}
 
 	// A chunked body has no Content-Length, so the cap is hit while reading.
 	big := io.MultiReader(strings.NewReader(`{"s":"`), strings.NewReader(strings.Repeat("x", 2<<20)), strings.NewReader(`"}`))
-	resp, body = e.do(http.MethodPost, "/api/svc/echo/v1", "", "application/json", big, nil)
+	resp, body = e.Do(http.MethodPost, "/api/svc/echo/v1", "", "application/json", big, nil)
 	assert.Equal(t, 413, resp.StatusCode)
-	assert.Equal(t, "api.payloadTooLarge", decode(body).code())
+	assert.Equal(t, "api.payloadTooLarge", decode(body).Code())
 
 	for _, p := range []string{"/api/", "/api"} {
-		resp, body = e.do(http.MethodPost, p, "", "application/json", strings.NewReader(`{}`), nil)
+		resp, body = e.Do(http.MethodPost, p, "", "application/json", strings.NewReader(`{}`), nil)
 		assert.Equal(t, 400, resp.StatusCode, p)
-		assert.Equal(t, "api.invalidName", decode(body).code(), p)
+		assert.Equal(t, "api.invalidName", decode(body).Code(), p)
 	}
 }
 
@@ -167,7 +167,7 @@ func TestHTTPMethods(t *testing.T) {
 			if method != http.MethodGet {
 				body, ctype = strings.NewReader(`{"n":1}`), "application/json"
 			}
-			resp, b := e.do(method, "/api/svc/"+route+"/v1", "", ctype, body, nil)
+			resp, b := e.Do(method, "/api/svc/"+route+"/v1", "", ctype, body, nil)
 			var r reply
 			require.NoError(t, json.Unmarshal(b, &r))
 			if method == allowed {
@@ -175,7 +175,7 @@ func TestHTTPMethods(t *testing.T) {
 				continue
 			}
 			assert.Equal(t, 405, resp.StatusCode, "%s %s", method, route)
-			assert.Equal(t, "api.methodNotAllowed", r.code())
+			assert.Equal(t, "api.methodNotAllowed", r.Code())
 			assert.Equal(t, []any{map[string]any{"key": "method", "value": method}}, r["errorParams"])
 			assert.Equal(t, allowed, resp.Header.Get("Allow"))
 		}
@@ -212,26 +212,26 @@ func TestHTTPHookOrderAndCancel(t *testing.T) {
 	}
 	transports := &recorder{}
 	luckystack.RegisterHook(e.srv, PreAPIExecute, func(_ context.Context, ev *ExecuteEvent) error {
-		transports.add(string(ev.Transport))
+		transports.Add(string(ev.Transport))
 		return nil
 	})
-	status, r := e.post("/api/svc/echo/v1", "", map[string]any{"n": 5})
+	status, r := e.Post("/api/svc/echo/v1", "", map[string]any{"n": 5})
 	assert.Equal(t, 200, status)
 	assert.EqualValues(t, 5, r["n"])
 	assert.Equal(t, []string{
 		"preApiValidate", "postApiValidate", "preApiExecute", "postApiExecute",
 		"preApiRespond", "transformApiResponse", "postApiRespond",
-	}, rec.list())
-	assert.Equal(t, []string{string(TransportHTTP)}, transports.list())
+	}, rec.List())
+	assert.Equal(t, []string{string(TransportHTTP)}, transports.List())
 
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.base+"/api/svc/wait/v1", strings.NewReader(`{}`))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Base+"/api/svc/wait/v1", strings.NewReader(`{}`))
 	require.NoError(t, err)
-	req.Header.Set("Origin", e.base)
+	req.Header.Set("Origin", e.Base)
 	req.Header.Set("Content-Type", "application/json")
 	errc := make(chan error, 1)
 	go func() {
-		resp, err := e.http.Do(req)
+		resp, err := e.Client.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -252,7 +252,7 @@ func TestCrashFallbacks(t *testing.T) {
 	e := newEnv(t, opts, func(m *Module) { require.NoError(t, Register(m, "svc/listThings/v1", streamRoute())) })
 	apiErrors := &recorder{}
 	luckystack.RegisterHook(e.srv, APIError, func(_ context.Context, ev *APIErrorEvent) error {
-		apiErrors.add(ev.Route + " " + ev.Method)
+		apiErrors.Add(ev.Route + " " + ev.Method)
 		return nil
 	})
 
@@ -260,13 +260,13 @@ func TestCrashFallbacks(t *testing.T) {
 	r := request(t, c, 1, "api/svc/listThings/v1", map[string]any{"n": 0, "s": "fail"})
 	assert.Equal(t, reply{"status": "error", "errorCode": "api.serverExecutionFailed", "httpStatus": 500.0}, r)
 
-	resp, body := e.do(http.MethodGet, "/api/svc/listThings/v1?stream=1&__luckystack_data="+url.QueryEscape(`{"n":1,"s":"fail"}`), "", "", nil, nil)
+	resp, body := e.Do(http.MethodGet, "/api/svc/listThings/v1?stream=1&__luckystack_data="+url.QueryEscape(`{"n":1,"s":"fail"}`), "", "", nil, nil)
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, ": connected\n\nevent: stream\ndata: {\"i\":0}\n\n"+
 		"event: error\ndata: {\"status\":\"error\",\"httpStatus\":500,\"message\":\"api.invalidRequestFormat\",\"errorCode\":\"api.invalidRequestFormat\"}\n\n", string(body))
 
-	resp, body = e.do(http.MethodGet, "/api/svc/listThings/v1?__luckystack_data="+url.QueryEscape(`{"n":0,"s":"fail"}`), "", "", nil, nil)
+	resp, body = e.Do(http.MethodGet, "/api/svc/listThings/v1?__luckystack_data="+url.QueryEscape(`{"n":0,"s":"fail"}`), "", "", nil, nil)
 	assert.Equal(t, 500, resp.StatusCode)
 	assert.JSONEq(t, `{"status":"error","errorCode":"api.serverExecutionFailed","httpStatus":500}`, string(body))
-	assert.Equal(t, []string{"api/svc/listThings/v1 GET", "api/svc/listThings/v1 GET"}, apiErrors.list())
+	assert.Equal(t, []string{"api/svc/listThings/v1 GET", "api/svc/listThings/v1 GET"}, apiErrors.List())
 }

@@ -141,7 +141,7 @@ func TestTransportParity(t *testing.T) {
 					request(t, c, 100+i, tc.socket, tc.data)
 				}
 				r := request(t, c, 1, tc.socket, tc.data)
-				sockCode, sockStatus = r.code(), r.status()
+				sockCode, sockStatus = r.Code(), r.Status()
 				if tc.code != "" {
 					assert.Equal(t, r["errorCode"], r["message"], "message is the code without a translator")
 				}
@@ -149,11 +149,11 @@ func TestTransportParity(t *testing.T) {
 			t.Run("http", func(t *testing.T) {
 				e, tok := start(t)
 				for range tc.calls {
-					e.post(tc.path, tok, tc.data)
+					e.Post(tc.path, tok, tc.data)
 				}
-				status, r := e.post(tc.path, tok, tc.data)
-				httpCode, httpStatus = r.code(), r.status()
-				assert.Equal(t, status, r.status(), "HTTP status is the envelope's")
+				status, r := e.Post(tc.path, tok, tc.data)
+				httpCode, httpStatus = r.Code(), r.Status()
+				assert.Equal(t, status, r.Status(), "HTTP status is the envelope's")
 			})
 			require.False(t, t.Failed())
 			assert.Equal(t, tc.code, sockCode, "socket code")

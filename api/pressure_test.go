@@ -23,7 +23,7 @@ type pressurePoller struct {
 
 func pressureDial(t *testing.T, e *testEnv) *pressurePoller {
 	t.Helper()
-	resp, body := e.do(http.MethodGet, "/socket.io/?EIO=4&transport=polling", "", "", nil, nil)
+	resp, body := e.Do(http.MethodGet, "/socket.io/?EIO=4&transport=polling", "", "", nil, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	require.True(t, strings.HasPrefix(string(body), "0"), string(body))
 	var open struct {
@@ -40,13 +40,13 @@ func (p *pressurePoller) path() string { return "/socket.io/?EIO=4&transport=pol
 
 func (p *pressurePoller) post(t *testing.T, pkt string) {
 	t.Helper()
-	resp, body := p.e.do(http.MethodPost, p.path(), "", "text/plain", strings.NewReader(pkt), nil)
+	resp, body := p.e.Do(http.MethodPost, p.path(), "", "text/plain", strings.NewReader(pkt), nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 }
 
 func (p *pressurePoller) get(t *testing.T) string {
 	t.Helper()
-	resp, body := p.e.do(http.MethodGet, p.path(), "", "", nil, nil)
+	resp, body := p.e.Do(http.MethodGet, p.path(), "", "", nil, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	return string(body)
 }
@@ -99,7 +99,7 @@ func TestFlushPressure(t *testing.T) {
 		t.Fatal("FlushPressure did not return after the disconnect")
 	}
 
-	status, r := e.post("/api/svc/http/v1", "", map[string]any{})
+	status, r := e.Post("/api/svc/http/v1", "", map[string]any{})
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "returned", r["s"])
 }

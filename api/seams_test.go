@@ -26,7 +26,7 @@ func TestResponseHeader(t *testing.T) {
 			return in, nil
 		}}))
 	})
-	resp, _ := e.do(http.MethodPost, "/api/system/mark/v1", "", "application/json", strings.NewReader(`{"n":1}`), nil)
+	resp, _ := e.Do(http.MethodPost, "/api/system/mark/v1", "", "application/json", strings.NewReader(`{"n":1}`), nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "yes", resp.Header.Get("X-Mark"))
 	assert.True(t, recv(t, hasHeader))

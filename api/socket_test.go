@@ -50,7 +50,7 @@ func TestSocketHookOrder(t *testing.T) {
 		h()
 	}
 	luckystack.RegisterHook(e.srv, PostAPIRespond, func(context.Context, *RespondEvent) error {
-		rec.add(PostAPIRespond.Name())
+		rec.Add(PostAPIRespond.Name())
 		done <- struct{}{}
 		return nil
 	})
@@ -61,13 +61,13 @@ func TestSocketHookOrder(t *testing.T) {
 	assert.Equal(t, []string{
 		"preSocketMessage", "preApiValidate", "postApiValidate", "preApiExecute", "postApiExecute",
 		"preApiRespond", "transformApiResponse", "postApiRespond",
-	}, rec.list())
+	}, rec.List())
 
-	rec.reset()
+	rec.Reset()
 	r = request(t, c, 2, "api/svc/nope/v1", map[string]any{})
-	assert.Equal(t, "api.notFound", r.code())
+	assert.Equal(t, "api.notFound", r.Code())
 	recv(t, done)
-	assert.Equal(t, []string{"preSocketMessage", "preApiRespond", "transformApiResponse", "postApiRespond"}, rec.list(),
+	assert.Equal(t, []string{"preSocketMessage", "preApiRespond", "transformApiResponse", "postApiRespond"}, rec.List(),
 		"gate errors take the respond chain too")
 }
 
@@ -118,12 +118,12 @@ func TestSocketMalformedRequests(t *testing.T) {
 	require.NoError(t, c.Emit("apiRequest", map[string]any{"name": "api/svc/echo/v1", "data": map[string]any{}, "responseIndex": 1.5}))
 	require.NoError(t, c.Emit("apiRequest", "not an object"))
 	r := request(t, c, 1, "api/svc/echo/v1", []int{1})
-	assert.Equal(t, "api.invalidRequest", r.code())
+	assert.Equal(t, "api.invalidRequest", r.Code())
 	r = request(t, c, 2, "", map[string]any{})
-	assert.Equal(t, "api.invalidRequest", r.code())
+	assert.Equal(t, "api.invalidRequest", r.Code())
 	require.NoError(t, c.Emit("apiRequest", map[string]any{"name": 5, "data": map[string]any{}, "responseIndex": "3"}))
 	r = expect(t, c, "apiResponse-3")
-	assert.Equal(t, "api.invalidRequest", r.code(), "a string index is accepted")
+	assert.Equal(t, "api.invalidRequest", r.Code(), "a string index is accepted")
 
 	r = request(t, c, 4, "api/svc/blocked/v1", map[string]any{})
 	assert.Equal(t, reply{"status": "error", "errorCode": "blocked.byHook", "httpStatus": 403.0}, r, "the stop reply has no message")
@@ -169,8 +169,8 @@ func TestSocketLogout(t *testing.T) {
 	sess, err := e.srv.GetSession(context.Background(), tok)
 	require.NoError(t, err)
 	assert.Nil(t, sess, "the session is deleted")
-	require.Eventually(t, func() bool { return len(rec.list()) == 2 }, waitFor, 10*time.Millisecond)
-	assert.Equal(t, []string{"preLogout", "postLogout"}, rec.list())
+	require.Eventually(t, func() bool { return len(rec.List()) == 2 }, waitFor, 10*time.Millisecond)
+	assert.Equal(t, []string{"preLogout", "postLogout"}, rec.List())
 
 	anon := e.dial("")
 	r = request(t, anon, 1, "api/system/logout/v1", map[string]any{})
@@ -185,14 +185,14 @@ func TestSocketLogoutStoppedAndLimited(t *testing.T) {
 	tok := e.login(&luckystack.Session{ID: "u1"})
 	c := e.dial(tok)
 	r := request(t, c, 1, "api/system/logout/v1", map[string]any{})
-	assert.Equal(t, "logout.locked", r.code())
-	assert.Equal(t, 423, r.status())
+	assert.Equal(t, "logout.locked", r.Code())
+	assert.Equal(t, 423, r.Status())
 	assert.Equal(t, "\"error\"", string(mustExpect(t, c, "logout").Arg(0)))
 	sess, _ := e.srv.GetSession(context.Background(), tok)
 	assert.NotNil(t, sess, "a stopped logout keeps the session")
 
 	r = request(t, c, 2, "api/system/logout/v1", map[string]any{})
-	assert.Equal(t, "api.rateLimitExceeded", r.code(), "the shortcut counts in the global IP bucket")
+	assert.Equal(t, "api.rateLimitExceeded", r.Code(), "the shortcut counts in the global IP bucket")
 }
 
 func TestSocketStreaming(t *testing.T) {
@@ -321,12 +321,12 @@ func TestSocketTimeout(t *testing.T) {
 	luckystack.RegisterHook(e.srv, PostAPIExecute, func(context.Context, *ExecuteEvent) error { postExecute.Add(1); return nil })
 	c := e.dial("")
 	r := request(t, c, 1, "svc/stubborn/v1", map[string]any{})
-	assert.Equal(t, "api.timeout", r.code())
-	assert.Equal(t, 504, r.status())
+	assert.Equal(t, "api.timeout", r.Code())
+	assert.Equal(t, 504, r.Status())
 
 	r = request(t, c, 2, "svc/echo/v1", map[string]any{"n": 1})
-	assert.Equal(t, CodeTooManyInFlight, r.code(), "the timed-out handler still holds its slot")
-	assert.Equal(t, 429, r.status())
+	assert.Equal(t, CodeTooManyInFlight, r.Code(), "the timed-out handler still holds its slot")
+	assert.Equal(t, 429, r.Status())
 
 	close(release)
 	assert.ErrorIs(t, recv(t, returned), ErrTimeout)
@@ -342,9 +342,9 @@ func TestSocketTimeout(t *testing.T) {
 		}}
 		require.NoError(t, Register(m, "svc/slow/v1", r))
 	})
-	status, hr := e2.post("/api/svc/slow/v1", "", map[string]any{})
+	status, hr := e2.Post("/api/svc/slow/v1", "", map[string]any{})
 	assert.Equal(t, 504, status)
-	assert.Equal(t, "api.timeout", hr.code(), "the route timeout applies over HTTP too")
+	assert.Equal(t, "api.timeout", hr.Code(), "the route timeout applies over HTTP too")
 }
 
 func TestSocketMaxInFlight(t *testing.T) {
@@ -367,7 +367,7 @@ func TestSocketMaxInFlight(t *testing.T) {
 		recv(t, started)
 	}
 	r := request(t, c, 3, "svc/wait/v1", map[string]any{"n": 3})
-	assert.Equal(t, CodeTooManyInFlight, r.code())
+	assert.Equal(t, CodeTooManyInFlight, r.Code())
 	require.NoError(t, other.Emit("apiRequest", map[string]any{"name": "svc/wait/v1", "data": map[string]any{"n": 9}, "responseIndex": 1}))
 	recv(t, started)
 	close(release)

@@ -17,6 +17,7 @@ import (
 	"github.com/luckystack/luckystack-go/client"
 	"github.com/luckystack/luckystack-go/events"
 	"github.com/luckystack/luckystack-go/internal/testutil"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	lssync "github.com/luckystack/luckystack-go/sync"
 )
 
@@ -50,9 +51,9 @@ type lsEnv struct {
 	// modules, when set, adds modules to each server started.
 	modules func() []luckystack.Module
 
-	mu     sync.Mutex
-	srv    *luckystack.Server
-	served chan error
+	mu      sync.Mutex
+	srv     *luckystack.Server
+	stopSrv func(timeout time.Duration)
 }
 
 func newLS(t *testing.T, setup func(srv *luckystack.Server, mod *api.Module)) *lsEnv {
@@ -132,30 +133,20 @@ func (e *lsEnv) start() {
 	require.NoError(e.t, err)
 	_, p, _ := net.SplitHostPort(ln.Addr().String())
 	e.port, _ = strconv.Atoi(p)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	stop := servetest.Start(e.t, srv, ln)
 	e.mu.Lock()
-	e.srv, e.served = srv, served
+	e.srv, e.stopSrv = srv, stop
 	e.mu.Unlock()
 }
 
 // stop shuts the server down; a stopped env may be started again.
 func (e *lsEnv) stop() {
 	e.mu.Lock()
-	srv, served := e.srv, e.served
-	e.srv, e.served = nil, nil
+	stop := e.stopSrv
+	e.srv, e.stopSrv = nil, nil
 	e.mu.Unlock()
-	if srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	require.NoError(e.t, srv.Shutdown(ctx))
-	select {
-	case err := <-served:
-		require.ErrorIs(e.t, err, luckystack.ErrServerClosed)
-	case <-ctx.Done():
-		e.t.Error("Serve did not return after Shutdown")
+	if stop != nil {
+		stop(waitFor)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	luckystack "github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/internal/testutil/redistest"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	"github.com/luckystack/luckystack-go/internal/testutil/sioclient"
 	"github.com/luckystack/luckystack-go/redisadapter"
 )
@@ -86,17 +87,7 @@ func newNode(t *testing.T, opts Options, lo luckystack.Options) *node {
 		n.record(fmt.Sprintf("postDisconnectGraceExpired %s %s deleted=%v", e.UserID, e.Reason, e.SessionDeleted))
 		return nil
 	})
-	ln, err := srv.Bind()
-	require.NoError(t, err)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		require.NoError(t, srv.Shutdown(ctx))
-		require.ErrorIs(t, <-served, luckystack.ErrServerClosed)
-	})
-	n.url = "http://" + srv.Addr()
+	n.url = servetest.Serve(t, srv, waitFor)
 	return n
 }
 

@@ -71,7 +71,7 @@ func TestSyncClusterFanout(t *testing.T) {
 	assert.EqualValues(t, 6, clientRuns.Load())
 	for _, c := range clients {
 		f := expect(t, c, "sync")
-		assert.Equal(t, "cluster", f.obj("serverOutput")["text"])
+		assert.Equal(t, "cluster", f.Obj("serverOutput")["text"])
 		assert.Equal(t, map[string]any{"to": ids[c]}, f["clientOutput"])
 		assert.Equal(t, "sync/chat/message/v1", f["fullName"])
 	}
@@ -82,7 +82,7 @@ func TestSyncClusterFanout(t *testing.T) {
 	require.Equal(t, "success", ack["status"])
 	assert.Equal(t, 6, wait().RecipientCount)
 	for _, c := range clients {
-		assert.Equal(t, "once", expect(t, c, "sync").obj("serverOutput")["text"])
+		assert.Equal(t, "once", expect(t, c, "sync").Obj("serverOutput")["text"])
 	}
 	envs[0].mark(append(clients, outsider)...)
 	for _, c := range clients {

@@ -61,16 +61,16 @@ func TestSyncErrorFormatter(t *testing.T) {
 
 	for i, route := range []string{"sync/chat/panic/v1", "sync/chat/scalar/v1", "sync/chat/err/v1"} {
 		r = send(t, a, syncMsg(route, Msg{Text: "no"}, "r", 10+i))
-		assert.Equal(t, "chat.bad", r.code(), route)
-		assert.Equal(t, http.StatusBadRequest, r.status(), route)
+		assert.Equal(t, "chat.bad", r.Code(), route)
+		assert.Equal(t, http.StatusBadRequest, r.Status(), route)
 		assert.Equal(t, "chat.bad", r["message"], route)
 		assert.NotContains(t, r, "by", route)
 	}
 
-	status, hr := e.post("/sync/chat/own/v1", tok, map[string]any{"data": Msg{Text: "no"}, "receiver": "r"})
+	status, hr := e.Post("/sync/chat/own/v1", tok, map[string]any{"data": Msg{Text: "no"}, "receiver": "r"})
 	assert.Equal(t, 418, status, "the formatted httpStatus is the HTTP status")
 	assert.Equal(t, reply{"status": "error", "errorCode": "custom.chat.bad", "httpStatus": float64(418), "transport": "http", "sender": "a"}, hr)
-	status, hr = e.post("/sync/chat/global/v1", tok, map[string]any{"data": Msg{Text: "no"}, "receiver": "r"})
+	status, hr = e.Post("/sync/chat/global/v1", tok, map[string]any{"data": Msg{Text: "no"}, "receiver": "r"})
 	assert.Equal(t, http.StatusBadRequest, status, "without httpStatus the envelope's status stays")
 	assert.Equal(t, "global", hr["by"])
 }

@@ -2,8 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +14,8 @@ import (
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/api"
 	"github.com/luckystack/luckystack-go/internal/testutil"
+	"github.com/luckystack/luckystack-go/internal/testutil/lstest"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	"github.com/luckystack/luckystack-go/internal/testutil/sioclient"
 	"github.com/luckystack/luckystack-go/socketio"
 )
@@ -28,11 +28,10 @@ const waitFor = 5 * time.Second
 // testEnv is a real luckystack.Server with the sync module (and the api
 // module, for parity tests), in token mode on 127.0.0.1:0.
 type testEnv struct {
-	t    testing.TB
-	srv  *luckystack.Server
-	mod  *Module
-	base string
-	http *http.Client
+	lstest.HTTP // Do, Post, Base, Client
+	t           testing.TB
+	srv         *luckystack.Server
+	mod         *Module
 }
 
 // noLimits disables rate limiting for tests that do not test it.
@@ -64,24 +63,10 @@ func newEnvWith(t testing.TB, opts Options, cfg envConfig, setup func(m *Module)
 		Config:   luckystack.Config{Session: luckystack.SessionConfig{BasedToken: true}},
 	})
 	require.NoError(t, err)
-	ln, err := srv.Bind()
-	require.NoError(t, err)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 2 * waitFor}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		require.NoError(t, srv.Shutdown(ctx))
-		client.CloseIdleConnections()
-		select {
-		case err := <-served:
-			require.ErrorIs(t, err, luckystack.ErrServerClosed)
-		case <-ctx.Done():
-			t.Error("Serve did not return after Shutdown")
-		}
-	})
-	return &testEnv{t: t, srv: srv, mod: mod, base: "http://" + srv.Addr(), http: client}
+	t.Cleanup(client.CloseIdleConnections)
+	base := servetest.Serve(t, srv, waitFor)
+	return &testEnv{HTTP: lstest.HTTP{T: t, Base: base, Client: client}, t: t, srv: srv, mod: mod}
 }
 
 // login creates a session and returns its token.
@@ -101,7 +86,7 @@ func (e *testEnv) dial(token string) *sioclient.Client {
 	if token != "" {
 		opts.Auth = map[string]any{"token": token}
 	}
-	c, err := sioclient.Dial(ctx, e.base, opts)
+	c, err := sioclient.Dial(ctx, e.Base, opts)
 	require.NoError(e.t, err)
 	e.t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -134,30 +119,18 @@ func join(t testing.TB, c *sioclient.Client, room string) {
 }
 
 // reply is a decoded envelope or frame.
-type reply map[string]any
-
-func (r reply) code() string { s, _ := r["errorCode"].(string); return s }
-
-func (r reply) status() int { f, _ := r["httpStatus"].(float64); return int(f) }
-
-func (r reply) obj(key string) map[string]any { m, _ := r[key].(map[string]any); return m }
+type reply = lstest.Reply
 
 // expectEvent waits for event name.
 func expectEvent(t testing.TB, c *sioclient.Client, name string) sioclient.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	ev, err := c.Expect(ctx, name)
-	require.NoError(t, err, "waiting for %s", name)
-	return ev
+	return lstest.ExpectEvent(t, c, name, waitFor)
 }
 
 // expect waits for event name and decodes its first argument.
 func expect(t testing.TB, c *sioclient.Client, name string) reply {
 	t.Helper()
-	var r reply
-	require.NoError(t, expectEvent(t, c, name).Decode(0, &r))
-	return r
+	return lstest.Expect(t, c, name, waitFor)
 }
 
 // syncMsg is a sync request as the browser client sends it.
@@ -173,61 +146,18 @@ func send(t testing.TB, c *sioclient.Client, msg map[string]any) reply {
 	return expect(t, c, "sync-"+strconv.Itoa(msg["responseIndex"].(int)))
 }
 
-// do sends an HTTP request with a same-origin Origin and the Bearer token.
+// do sends a JSON body over HTTP (see lstest.HTTP.Do).
 func (e *testEnv) do(method, path, token string, body string, hdr http.Header) (*http.Response, []byte) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
-	require.NoError(e.t, err)
-	req.Header.Set("Origin", e.base)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	resp, err := e.http.Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(e.t, err)
-	return resp, b
-}
-
-// post sends a JSON body to path and decodes the JSON reply.
-func (e *testEnv) post(path, token string, body any) (int, reply) {
-	e.t.Helper()
-	b, err := json.Marshal(body)
-	require.NoError(e.t, err)
-	resp, rb := e.do(http.MethodPost, path, token, string(b), nil)
-	var r reply
-	require.NoError(e.t, json.Unmarshal(rb, &r), "body %s", rb)
-	return resp.StatusCode, r
+	return e.Do(method, path, token, "application/json", strings.NewReader(body), hdr)
 }
 
 // recorder collects names in the order they were added.
-type recorder struct {
-	mu    stdsync.Mutex
-	names []string
-}
+type recorder = lstest.Recorder
 
-func (r *recorder) add(name string) {
-	r.mu.Lock()
-	r.names = append(r.names, name)
-	r.mu.Unlock()
-}
-
-func (r *recorder) list() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.names...)
-}
-
+// record registers a handler on h that adds h's name to r.
 func record[P any](srv *luckystack.Server, r *recorder, h luckystack.Hook[P]) {
-	luckystack.RegisterHook(srv, h, func(context.Context, *P) error {
-		r.add(h.Name())
-		return nil
-	})
+	lstest.Record(srv, r, h)
 }
 
 // Msg is the input and output of the test routes.

@@ -28,7 +28,7 @@ func TestSyncHTTP(t *testing.T) {
 	})
 	a, tok := e.member("a", "r")
 	b, _ := e.member("b", "r")
-	status, r := e.post("/sync/chat/message/v1", tok, map[string]any{"data": Msg{Text: "web"}, "receiver": "r", "cb": "spoof/x/v1"})
+	status, r := e.Post("/sync/chat/message/v1", tok, map[string]any{"data": Msg{Text: "web"}, "receiver": "r", "cb": "spoof/x/v1"})
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, reply{"status": "success", "message": "sync/chat/message/v1 sync success", "result": map[string]any{"text": "web"}}, r)
 	fa, fb := expect(t, a, "sync"), expect(t, b, "sync")
@@ -38,18 +38,18 @@ func TestSyncHTTP(t *testing.T) {
 
 	// ignoreSelf skips every socket of the caller's session.
 	wait := e.trackFanout()
-	status, _ = e.post("/sync/chat/message/v1", tok, map[string]any{"data": Msg{Text: "quiet"}, "receiver": "r", "ignoreSelf": true})
+	status, _ = e.Post("/sync/chat/message/v1", tok, map[string]any{"data": Msg{Text: "quiet"}, "receiver": "r", "ignoreSelf": true})
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, 1, wait().RecipientCount)
-	assert.Equal(t, "quiet", expect(t, b, "sync").obj("serverOutput")["text"])
+	assert.Equal(t, "quiet", expect(t, b, "sync").Obj("serverOutput")["text"])
 	e.mark(a, b)
 	assert.Zero(t, count(a, "sync"))
 
 	// The success message prefers the server output's own.
-	status, r = e.post("/sync/chat/said/v1", tok, map[string]any{"receiver": "r"})
+	status, r = e.Post("/sync/chat/said/v1", tok, map[string]any{"receiver": "r"})
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "said ", r["message"])
-	assert.Equal(t, "http", r.obj("result")["transport"])
+	assert.Equal(t, "http", r.Obj("result")["transport"])
 }
 
 // TestSyncHTTPErrors: the HTTP-only refusals.
@@ -157,15 +157,15 @@ func TestSyncParity(t *testing.T) {
 			// spent here, the second call of each is refused.
 			if tc.code == events.CodeSyncRateLimitExceeded {
 				assert.Equal(t, "success", send(t, c, syncMsg("sync/"+tc.route, tc.data, tc.receiver, 500+i))["status"])
-				status, _ := e.post("/sync/"+tc.route, token, map[string]any{"data": tc.data, "receiver": tc.receiver})
+				status, _ := e.Post("/sync/"+tc.route, token, map[string]any{"data": tc.data, "receiver": tc.receiver})
 				assert.Equal(t, 200, status)
 			}
 			sock := send(t, c, syncMsg("sync/"+tc.route, tc.data, tc.receiver, i+1))
-			status, hr := e.post("/sync/"+tc.route, token, map[string]any{"data": tc.data, "receiver": tc.receiver})
-			assert.Equal(t, tc.code, sock.code(), "socket")
-			assert.Equal(t, tc.code, hr.code(), "http")
-			assert.Equal(t, tc.status, sock.status(), "socket status")
-			assert.Equal(t, tc.status, hr.status(), "http envelope status")
+			status, hr := e.Post("/sync/"+tc.route, token, map[string]any{"data": tc.data, "receiver": tc.receiver})
+			assert.Equal(t, tc.code, sock.Code(), "socket")
+			assert.Equal(t, tc.code, hr.Code(), "http")
+			assert.Equal(t, tc.status, sock.Status(), "socket status")
+			assert.Equal(t, tc.status, hr.Status(), "http envelope status")
 			assert.Equal(t, tc.status, status, "http status")
 			assert.Equal(t, sock, hr, "same envelope "+strconv.Itoa(i))
 		})

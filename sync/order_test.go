@@ -36,7 +36,7 @@ func orderSend(t *testing.T, sender *sioclient.Client, recipients []*sioclient.C
 	for i := range n {
 		ack := expect(t, sender, "sync-"+strconv.Itoa(i+1))
 		if i%10 == 9 {
-			assert.Equal(t, "chat.refused", ack.code(), i)
+			assert.Equal(t, "chat.refused", ack.Code(), i)
 		} else {
 			assert.Equal(t, "success", ack["status"], i)
 		}
@@ -47,7 +47,7 @@ func orderSend(t *testing.T, sender *sioclient.Client, recipients []*sioclient.C
 				continue
 			}
 			f := expect(t, c, "sync")
-			require.Equal(t, strconv.Itoa(i), f.obj("serverOutput")["text"], "recipient %d: frame out of order", ri)
+			require.Equal(t, strconv.Itoa(i), f.Obj("serverOutput")["text"], "recipient %d: frame out of order", ri)
 		}
 	}
 }
@@ -110,7 +110,7 @@ func TestSyncOrderCancelledPredecessor(t *testing.T) {
 	assert.Zero(t, count(b, "sync"), "the successor waits for its running predecessor")
 	require.NoError(t, a.Emit("syncCancel", map[string]any{"cb": "chat/slow/v1"}))
 	f := expect(t, b, "sync")
-	assert.Equal(t, "fast", f.obj("serverOutput")["text"])
+	assert.Equal(t, "fast", f.Obj("serverOutput")["text"])
 	e.mark(a, b)
 	assert.Zero(t, count(a, "sync-1"), "a request cancelled before its ack gets none")
 }
@@ -140,9 +140,9 @@ func TestSyncNonMemberNoFetch(t *testing.T) {
 	b, _ := e.member("b", "r")
 	for i := range 5 {
 		assert.Equal(t, "success", send(t, outsider, syncMsg("sync/chat/message/v1", Msg{Text: strconv.Itoa(i)}, "r", i+1))["status"])
-		assert.Equal(t, strconv.Itoa(i), expect(t, b, "sync").obj("serverOutput")["text"])
+		assert.Equal(t, strconv.Itoa(i), expect(t, b, "sync").Obj("serverOutput")["text"])
 	}
 	assert.Zero(t, fetches.Load(), "no cluster-wide fetch on the broadcast path")
-	assert.Equal(t, "sync.noReceiversFound", send(t, outsider, syncMsg("sync/chat/message/v1", Msg{Text: "hi"}, "empty", 9)).code())
+	assert.Equal(t, "sync.noReceiversFound", send(t, outsider, syncMsg("sync/chat/message/v1", Msg{Text: "hi"}, "empty", 9)).Code())
 	assert.Equal(t, int64(1), fetches.Load(), "an empty local room is checked cluster-wide")
 }

@@ -53,8 +53,8 @@ func TestTranslate(t *testing.T) {
 	require.NoError(t, err)
 	c := e.dial(tok)
 	r := send(t, c, syncMsg("sync/chat/message/v1", Msg{}, "nowhere", 1))
-	assert.Equal(t, events.CodeSyncNotRoomMember, r.code())
+	assert.Equal(t, events.CodeSyncNotRoomMember, r.Code())
 	assert.Equal(t, "nl:sync.notRoomMember", r["message"])
-	_, hr := e.post("/sync/chat/message/v1", "", map[string]any{"receiver": "nowhere"})
+	_, hr := e.Post("/sync/chat/message/v1", "", map[string]any{"receiver": "nowhere"})
 	assert.Equal(t, "en:sync.notRoomMember", hr["message"], "anonymous HTTP callers get the default language")
 }

@@ -71,19 +71,19 @@ func TestSyncPipelineOrder(t *testing.T) {
 	}
 	var last Event
 	luckystack.RegisterHook(e.srv, PreSyncRecipient, func(_ context.Context, ev *RecipientEvent) error {
-		rec.add("preSyncRecipient:" + ev.RecipientUserID)
+		rec.Add("preSyncRecipient:" + ev.RecipientUserID)
 		return nil
 	})
 	luckystack.RegisterHook(e.srv, PostSyncRecipient, func(_ context.Context, ev *RecipientEvent) error {
-		rec.add("postSyncRecipient:" + ev.RecipientUserID)
+		rec.Add("postSyncRecipient:" + ev.RecipientUserID)
 		if !json.Valid(ev.Frame) {
-			rec.add("bad frame")
+			rec.Add("bad frame")
 		}
 		return nil
 	})
 	done := make(chan struct{})
 	luckystack.RegisterHook(e.srv, PostSyncFanout, func(_ context.Context, ev *Event) error {
-		rec.add("postSyncFanout")
+		rec.Add("postSyncFanout")
 		last = *ev
 		close(done)
 		return nil
@@ -91,7 +91,7 @@ func TestSyncPipelineOrder(t *testing.T) {
 	ack := send(t, a, syncMsg("sync/chat/message/v1", Msg{Text: "x"}, "r", 1))
 	require.Equal(t, "success", ack["status"])
 	recv(t, done)
-	got := rec.list()
+	got := rec.List()
 	require.Len(t, got, 13)
 	assert.Equal(t, []string{"preSocketMessage", "preSyncAuthorize", "postSyncAuthorize", "preSyncValidate", "postSyncValidate", "preSyncExecute", "postSyncExecute", "preSyncFanout"}, got[:8])
 	perRecipient := got[8:12]
@@ -186,8 +186,8 @@ func TestSyncErrorCodes(t *testing.T) {
 			tc.msg["responseIndex"] = idx
 			r := send(t, tc.client, tc.msg)
 			assert.Equal(t, "error", r["status"])
-			assert.Equal(t, tc.code, r.code())
-			assert.Equal(t, tc.status, r.status())
+			assert.Equal(t, tc.code, r.Code())
+			assert.Equal(t, tc.status, r.Status())
 			assert.Equal(t, tc.code, r["message"])
 			if tc.params == nil {
 				assert.NotContains(t, r, "errorParams")
@@ -212,7 +212,7 @@ func TestSyncNotObjectAndNoIndex(t *testing.T) {
 	a, _ := e.member("a", "r")
 	require.NoError(t, a.Emit("sync", "hello"))
 	r := expect(t, a, "sync")
-	assert.Equal(t, events.CodeSyncInvalidRequest, r.code())
+	assert.Equal(t, events.CodeSyncInvalidRequest, r.Code())
 	assert.Nil(t, r["cb"])
 
 	msg := syncMsg("sync/chat/message/v1", Msg{Text: "ff"}, "r", 0)
@@ -234,11 +234,11 @@ func TestSyncNoReceivers(t *testing.T) {
 	})
 	a, _ := e.member("a", "mine")
 	r := send(t, a, syncMsg("sync/chat/message/v1", Msg{}, "empty", 1))
-	assert.Equal(t, events.CodeSyncNoReceiversFound, r.code())
+	assert.Equal(t, events.CodeSyncNoReceiversFound, r.Code())
 	b, _ := e.member("b", "theirs")
 	r = send(t, a, syncMsg("sync/chat/message/v1", Msg{Text: "hey"}, "theirs", 2))
 	assert.Equal(t, "success", r["status"])
-	assert.Equal(t, "hey", expect(t, b, "sync").obj("serverOutput")["text"])
+	assert.Equal(t, "hey", expect(t, b, "sync").Obj("serverOutput")["text"])
 }
 
 // TestSyncHookStops: each stoppable hook refuses with its code and status
@@ -257,13 +257,13 @@ func TestSyncHookStops(t *testing.T) {
 			a, _ := e.member("a", "r")
 			unreg := luckystack.RegisterHook(e.srv, h, func(context.Context, *Event) error { return luckystack.StopWith("chat.blocked", 0) })
 			r := send(t, a, syncMsg("sync/chat/message/v1", Msg{}, "r", 1))
-			assert.Equal(t, "chat.blocked", r.code())
-			assert.Equal(t, 403, r.status())
+			assert.Equal(t, "chat.blocked", r.Code())
+			assert.Equal(t, 403, r.Status())
 			assert.Equal(t, h == PreSyncFanout, ran.Load(), "the handler runs only before the fan-out stop")
 			unreg()
 			luckystack.RegisterHook(e.srv, h, func(context.Context, *Event) error { return luckystack.StopWith("chat.teapot", 418) })
 			r = send(t, a, syncMsg("sync/chat/message/v1", Msg{}, "r", 2))
-			assert.Equal(t, 418, r.status())
+			assert.Equal(t, 418, r.Status())
 			e.mark(a)
 			assert.Zero(t, count(a, "sync"))
 		})
@@ -277,8 +277,8 @@ func TestSyncHookStops(t *testing.T) {
 			return luckystack.StopWith("chat.gate", 0)
 		})
 		r := send(t, a, syncMsg("sync/chat/message/v1", Msg{}, "r", 1))
-		assert.Equal(t, "chat.gate", r.code())
-		assert.Equal(t, 403, r.status())
+		assert.Equal(t, "chat.gate", r.Code())
+		assert.Equal(t, 403, r.Status())
 		assert.Equal(t, "chat.gate", r["message"])
 		got := recv(t, seen)
 		assert.Equal(t, "sync", got.Channel)
@@ -308,8 +308,8 @@ func TestSyncRecipientHook(t *testing.T) {
 	})
 	assert.Equal(t, "success", send(t, a, syncMsg("sync/chat/message/v1", Msg{Text: "secret"}, "r", 1))["status"])
 	assert.Equal(t, 2, wait().RecipientCount)
-	assert.Equal(t, "secret", expect(t, a, "sync").obj("serverOutput")["text"])
-	assert.Equal(t, "[redacted]", expect(t, c, "sync").obj("serverOutput")["text"])
+	assert.Equal(t, "secret", expect(t, a, "sync").Obj("serverOutput")["text"])
+	assert.Equal(t, "[redacted]", expect(t, c, "sync").Obj("serverOutput")["text"])
 	e.mark(a, b, c)
 	assert.Zero(t, count(b, "sync"))
 }
@@ -363,7 +363,7 @@ func TestSyncClientHandler(t *testing.T) {
 	} {
 		f := expect(t, clients[id], "sync")
 		assert.Equal(t, "error", f["status"], id)
-		assert.Equal(t, code, f.code(), id)
+		assert.Equal(t, code, f.Code(), id)
 		assert.Equal(t, "chat/message/v1", f["cb"], id)
 		assert.Equal(t, "sync/chat/message/v1", f["fullName"], id)
 	}
@@ -427,10 +427,10 @@ func TestSyncOwnTokenReceiver(t *testing.T) {
 	join(t, a2, "r")
 	_, otherTok := e.member("b", "r")
 	assert.Equal(t, "success", send(t, a, syncMsg("sync/chat/message/v1", Msg{Text: "me"}, tok, 1))["status"])
-	assert.Equal(t, "me", expect(t, a2, "sync").obj("serverOutput")["text"])
+	assert.Equal(t, "me", expect(t, a2, "sync").Obj("serverOutput")["text"])
 	expect(t, a, "sync")
 	r := send(t, a, syncMsg("sync/chat/message/v1", Msg{}, otherTok, 2))
-	assert.Equal(t, events.CodeSyncNotRoomMember, r.code())
+	assert.Equal(t, events.CodeSyncNotRoomMember, r.Code())
 }
 
 // TestSyncTooManyInFlight: requests beyond MaxInFlight are refused at once.
@@ -449,8 +449,8 @@ func TestSyncTooManyInFlight(t *testing.T) {
 	require.NoError(t, a.Emit("sync", syncMsg("sync/chat/slow/v1", Msg{}, "r", 1)))
 	expectEvent(t, a, "sync-progress-1")
 	r := send(t, a, syncMsg("sync/chat/slow/v1", Msg{}, "r", 2))
-	assert.Equal(t, CodeTooManyInFlight, r.code())
-	assert.Equal(t, 429, r.status())
+	assert.Equal(t, CodeTooManyInFlight, r.Code())
+	assert.Equal(t, 429, r.Status())
 	close(release)
 	assert.Equal(t, "success", expect(t, a, "sync-1")["status"])
 }

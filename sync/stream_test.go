@@ -45,7 +45,7 @@ func TestSyncCancel(t *testing.T) {
 			assert.ErrorIs(t, recv(t, causes), ErrCanceled)
 			// A later request is answered; the cancelled one never is.
 			assert.Equal(t, "success", send(t, a, syncMsg("sync/chat/message/v1", Msg{Text: "after"}, "r", 2))["status"])
-			assert.Equal(t, "after", expect(t, b, "sync").obj("serverOutput")["text"])
+			assert.Equal(t, "after", expect(t, b, "sync").Obj("serverOutput")["text"])
 			e.mark(a, b)
 			assert.Zero(t, count(a, "sync-1"))
 			assert.Zero(t, count(b, "sync"))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/api"
 	"github.com/luckystack/luckystack-go/internal/testutil"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	lssync "github.com/luckystack/luckystack-go/sync"
 )
 
@@ -61,17 +61,7 @@ func chatServer(t *testing.T) string {
 			return map[string]bool{"mine": rc.UserID == msg.FromID}, nil
 		},
 	}))
-	ln, err := srv.Bind()
-	require.NoError(t, err)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		require.NoError(t, srv.Shutdown(ctx))
-		<-served
-	})
-	return "http://" + ln.Addr().(*net.TCPAddr).String()
+	return servetest.Serve(t, srv, 5*time.Second)
 }
 
 // lockedBuffer is a bytes.Buffer safe for the CLI's two writers.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/luckystack/luckystack-go/internal/testutil/redistest"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	"github.com/luckystack/luckystack-go/internal/testutil/sioclient"
 )
 
@@ -26,18 +27,8 @@ func startChat(t *testing.T, redisURL string) string {
 	require.NoError(t, err)
 	srv, err := newServer([]string{"0"}, log, fstest.MapFS{"index.html": {Data: []byte("<p>chat</p>")}}, stores)
 	require.NoError(t, err)
-	ln, err := srv.Bind()
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-		<-done
-		closeStores()
-	})
-	return "http://" + srv.Addr()
+	t.Cleanup(closeStores) // after the shutdown below
+	return servetest.Serve(t, srv, waitFor)
 }
 
 // TestChatAcrossInstances: two example servers sharing one Redis, as

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/luckystack/luckystack-go/internal/testutil"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	"github.com/luckystack/luckystack-go/internal/testutil/sioclient"
 )
 
@@ -29,19 +30,9 @@ const waitFor = 5 * time.Second
 func TestChatExample(t *testing.T) {
 	srv, err := newServer([]string{"0"}, slog.New(slog.DiscardHandler), fstest.MapFS{"index.html": {Data: []byte("<p>chat</p>")}}, redisStores{})
 	require.NoError(t, err)
-	ln, err := srv.Bind()
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
 	hc := &http.Client{Transport: &http.Transport{}}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-		hc.CloseIdleConnections()
-		<-done
-	})
-	base := "http://" + srv.Addr()
+	t.Cleanup(hc.CloseIdleConnections)
+	base := servetest.Serve(t, srv, waitFor)
 	post := func(path, body string) (*http.Response, map[string]any) {
 		req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
 		require.NoError(t, err)

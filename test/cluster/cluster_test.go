@@ -14,6 +14,7 @@ import (
 	luckystack "github.com/luckystack/luckystack-go"
 	"github.com/luckystack/luckystack-go/internal/testutil"
 	"github.com/luckystack/luckystack-go/internal/testutil/redistest"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 	"github.com/luckystack/luckystack-go/internal/testutil/sioclient"
 	"github.com/luckystack/luckystack-go/redisadapter"
 )
@@ -44,22 +45,17 @@ func newCluster(t *testing.T, n int, cfg luckystack.Config) []*instance {
 			Adapter:  ra.For,
 		})
 		require.NoError(t, err)
-		ln, err := srv.Bind()
-		require.NoError(t, err)
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(ln) }()
-		t.Cleanup(func() {
+		t.Cleanup(func() { // after the server's shutdown
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			assert.NoError(t, srv.Shutdown(ctx))
-			assert.ErrorIs(t, <-done, luckystack.ErrServerClosed)
 			assert.NoError(t, ra.Close(ctx))
 			assert.NoError(t, rc.Close())
 		})
+		url := servetest.Serve(t, srv, 10*time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		require.NoError(t, ra.Ready(ctx), "the adapter subscribed")
 		cancel()
-		out = append(out, &instance{Server: srv, URL: "http://" + srv.Addr()})
+		out = append(out, &instance{Server: srv, URL: url})
 	}
 	return out
 }

@@ -1,12 +1,11 @@
 package conformance
 
 import (
-	"context"
-	"errors"
 	"testing"
 	"time"
 
 	luckystack "github.com/luckystack/luckystack-go"
+	"github.com/luckystack/luckystack-go/internal/testutil/servetest"
 )
 
 // lsServer is a full LuckyStack server (sessions, rooms, modules) serving on
@@ -32,26 +31,5 @@ func newLSServer(t *testing.T, opts luckystack.Options) *lsServer {
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	ln, err := srv.Bind()
-	if err != nil {
-		t.Fatalf("Bind: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		select {
-		case err := <-done:
-			if !errors.Is(err, luckystack.ErrServerClosed) {
-				t.Errorf("Serve returned %v, want ErrServerClosed", err)
-			}
-		case <-ctx.Done():
-			t.Error("Serve did not return after Shutdown")
-		}
-	})
-	return &lsServer{Server: srv, URL: "http://" + srv.Addr()}
+	return &lsServer{Server: srv, URL: servetest.Serve(t, srv, 10*time.Second)}
 }
