@@ -70,12 +70,9 @@ func (rt *Router) forwardHTTP(w http.ResponseWriter, r *http.Request, a *attempt
 			err = rt.sendRequest(ctx, bc, r, header, a.route.handshake, body, streamed, reused)
 			if err == nil {
 				var relayed bool
-				if relayed, err = rt.tryRelayPlain(ctx, w, r, a, bc, reused, stop); relayed {
+				if resp, relayed, err = rt.answer(ctx, w, r, a, bc, reused, stop); relayed {
 					return
 				}
-			}
-			if err == nil {
-				resp, err = readFinalAnswer(ctx, bc, r, reused)
 			}
 			if err == nil && a.route.probe && !streamed && unknownSession(resp) {
 				if nb := rt.passOver(a); nb != nil {
@@ -169,21 +166,27 @@ func (rt *Router) sendRequest(ctx context.Context, bc *backendConn, r *http.Requ
 	return nil
 }
 
-// readFinalAnswer reads the answer's head on bc, past any 1xx. A reused
-// connection that ends before any answer byte reports errStale when the
-// request may be sent again.
-func readFinalAnswer(ctx context.Context, bc *backendConn, r *http.Request, reused bool) (*http.Response, error) {
-	for {
-		resp, err := readAnswer(bc.br, r.Method)
-		if err != nil {
-			return nil, staleOr(ctx, bc, r, reused, err)
+// answer reads the answer to the request just written on bc. A plain
+// answer the own loop's writer can take is relayed at once (relayed);
+// otherwise it returns the answer's head, past any 1xx, for the caller to
+// relay. A reused connection that ends before any answer byte reports
+// errStale when the request may be sent again.
+func (rt *Router) answer(ctx context.Context, w http.ResponseWriter, r *http.Request, a *attempt, bc *backendConn, reused bool, stop func() bool) (resp *http.Response, relayed bool, err error) {
+	head, err := peekHead(bc.br)
+	if err == nil {
+		if rt.relayPlain(w, a, bc, head, stop) {
+			return nil, true, nil
 		}
-		// 100 Continue and 103 Early Hints precede the real answer.
-		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-			continue
-		}
-		return resp, nil
+		resp, err = answerFrom(bc.br, head, r.Method)
 	}
+	// 100 Continue and 103 Early Hints precede the real answer.
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = readAnswer(bc.br, r.Method)
+	}
+	if err != nil {
+		return nil, false, staleOr(ctx, bc, r, reused, err)
+	}
+	return resp, false, nil
 }
 
 // staleOr returns err, marked errStale when the reused connection closed
@@ -198,22 +201,18 @@ func staleOr(ctx context.Context, bc *backendConn, r *http.Request, reused bool,
 	return err
 }
 
-// tryRelayPlain relays the answer with respWriter.relayPlain when w is the
-// own loop's writer and the answer and request allow it (no probe, no
-// handshake answer to read a sid from, no post-proxy hook). relayed false
-// means nothing was consumed, unless err reports the connection ended.
-func (rt *Router) tryRelayPlain(ctx context.Context, w http.ResponseWriter, r *http.Request, a *attempt, bc *backendConn, reused bool, stop func() bool) (relayed bool, err error) {
+// relayPlain relays the answer whose head was peeked with
+// respWriter.relayPlain when w is the own loop's writer and the answer and
+// request allow it (no probe, no handshake answer to read a sid from, no
+// post-proxy hook); false, with nothing consumed, otherwise.
+func (rt *Router) relayPlain(w http.ResponseWriter, a *attempt, bc *backendConn, head string, stop func() bool) bool {
 	pw, ok := w.(*respWriter)
-	if !ok || pw.wrote || a.route.probe || rt.posts.list.Load() != nil {
-		return false, nil
-	}
-	head, err := peekHead(bc.br)
-	if err != nil {
-		return false, staleOr(ctx, bc, r, reused, err)
+	if !ok || pw.wrote || head == "" || a.route.probe || rt.posts.list.Load() != nil {
+		return false
 	}
 	pa, ok := scanPlainAnswer(head)
 	if !ok || a.route.handshake && pa.code == http.StatusOK {
-		return false, nil
+		return false
 	}
 	ok = pw.relayPlain(bc.br, head, pa)
 	if stop() && ok && !pa.close {
@@ -221,7 +220,7 @@ func (rt *Router) tryRelayPlain(ctx context.Context, w http.ResponseWriter, r *h
 	} else {
 		_ = bc.Close()
 	}
-	return true, nil
+	return true
 }
 
 // passOver moves a probe on from a backend that does not hold the session:

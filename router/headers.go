@@ -44,7 +44,7 @@ const internalPrefix = "X-Luckystack-"
 // removeInternal deletes X-Luckystack-* headers.
 func removeInternal(h http.Header) {
 	for k := range h {
-		if len(k) >= len(internalPrefix) && strings.EqualFold(k[:len(internalPrefix)], internalPrefix) {
+		if isInternal(k) {
 			delete(h, k)
 		}
 	}

@@ -106,12 +106,7 @@ func scanPlainAnswer(head string) (plainAnswer, bool) {
 // name (canonical): hop-by-hop headers, the router's internal ones, and
 // the framing the writer sets itself.
 func dropAnswerHeader(name string) bool {
-	switch name {
-	case "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length":
-		return true
-	}
-	return len(name) >= len(internalPrefix) && strings.EqualFold(name[:len(internalPrefix)], internalPrefix)
+	return name == "Content-Length" || isHopByHop(name) || isInternal(name)
 }
 
 // relayPlain writes the answer whose head scanPlainAnswer accepted to the

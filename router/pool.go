@@ -60,7 +60,7 @@ func (rt *Router) getConn(ctx context.Context, b *backend, resendable bool) (bc 
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		idle := now.Sub(bc.idleSince)
-		if idle < idleConnTimeout && (resendable && idle < freshIdle && bc.br.Buffered() == 0 || bc.alive()) {
+		if idle < idleConnTimeout && bc.alive(resendable && idle < freshIdle) {
 			p.mu.Unlock()
 			return bc, true, nil
 		}
@@ -112,12 +112,15 @@ func (rt *Router) closeIdle() {
 
 // alive reports whether an idle connection can take a request: the
 // backend has not closed it (Node closes idle keep-alive connections after
-// 5s) and has sent nothing unasked. It peeks at the socket without
-// blocking, one system call, so a closed connection is found before a
-// request is written to it rather than after.
-func (bc *backendConn) alive() bool {
+// 5s) and has sent nothing unasked. Unless skipPeek, it peeks at the
+// socket without blocking, one system call, so a closed connection is
+// found before a request is written to it rather than after.
+func (bc *backendConn) alive(skipPeek bool) bool {
 	if bc.br.Buffered() > 0 {
 		return false
+	}
+	if skipPeek {
+		return true
 	}
 	sc, ok := bc.Conn.(syscall.Conn)
 	if !ok {

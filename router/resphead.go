@@ -18,9 +18,19 @@ import (
 // per line, no textproto reader, no transfer-coding tables. Anything else
 // goes to http.ReadResponse, which nothing was consumed from.
 func readAnswer(br *bufio.Reader, method string) (*http.Response, error) {
-	resp, err := readPlainAnswer(br, method)
-	if resp != nil || err != nil {
-		return resp, err
+	head, err := peekHead(br)
+	if err != nil {
+		return nil, err
+	}
+	return answerFrom(br, head, method)
+}
+
+// answerFrom reads the answer whose head peekHead returned, still
+// unconsumed ("" when peekHead found none whole): parsed here when it is
+// plain, else by http.ReadResponse.
+func answerFrom(br *bufio.Reader, head, method string) (*http.Response, error) {
+	if resp := plainAnswerFrom(br, head, method); resp != nil {
+		return resp, nil
 	}
 	return http.ReadResponse(br, &http.Request{Method: method})
 }
@@ -30,16 +40,22 @@ func readAnswer(br *bufio.Reader, method string) (*http.Response, error) {
 // connection that ended before any byte.
 func readPlainAnswer(br *bufio.Reader, method string) (*http.Response, error) {
 	head, err := peekHead(br)
+	return plainAnswerFrom(br, head, method), err
+}
+
+// plainAnswerFrom parses and consumes the peeked head when it is plain;
+// nil, with nothing consumed, when it is not (or is "").
+func plainAnswerFrom(br *bufio.Reader, head, method string) *http.Response {
 	if head == "" {
-		return nil, err
+		return nil
 	}
 	resp := parseAnswerHead(head)
 	if resp == nil {
-		return nil, nil
+		return nil
 	}
 	_, _ = br.Discard(len(head))
 	setAnswerBody(resp, br, method)
-	return resp, nil
+	return resp
 }
 
 // parseAnswerHead parses a plain answer head; nil when it is not plain.
