@@ -54,6 +54,12 @@ type Config struct {
 	// bytes crossed it in both directions together. Zero means no cap: a
 	// lifetime cap disconnects busy clients for no reason (weak spot 35).
 	MaxBytesPerConnection int64
+	// TunnelLoops is how many event loops carry upgraded connections
+	// whose legs are both plain sockets, on Linux. Zero means
+	// (GOMAXPROCS+2)/4, none when GOMAXPROCS is 1; negative means none:
+	// every upgraded connection is then a pair of goroutines on Go's
+	// poller, which costs more system calls per message (evLoop).
+	TunnelLoops int
 	// RefusedBackoff is how long a backend that refused a connection is
 	// skipped for new sessions. Zero means 5s.
 	RefusedBackoff time.Duration

@@ -179,3 +179,33 @@ func tunnelCount(rt *Router) int {
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
+
+// eachTunnelMode runs a tunnel test with the tunnels on an event loop and
+// as goroutine pairs.
+func eachTunnelMode(t *testing.T, test func(t *testing.T, loops int)) {
+	t.Parallel()
+	for _, m := range []struct {
+		name  string
+		loops int
+	}{{"loop", 1}, {"goroutines", -1}} {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, m.loops)
+		})
+	}
+}
+
+// tunnelsOnLoop counts the router's tunnels an event loop carries.
+func tunnelsOnLoop(rt *Router) int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	n := 0
+	for tn := range rt.tunnels {
+		tn.mu.Lock()
+		if tn.lp != nil {
+			n++
+		}
+		tn.mu.Unlock()
+	}
+	return n
+}

@@ -25,11 +25,16 @@ type Router struct {
 	pres  hookList[PreProxyFunc]
 	posts hookList[PostProxyFunc]
 
-	mu      sync.Mutex // Protects following.
-	closed  bool
-	tunnels map[*tunnel]struct{}
-	clients map[*clientConn]struct{} // connections of the own loop
-	active  sync.WaitGroup           // upgrades past their handshake
+	mu          sync.Mutex // Protects following.
+	closed      bool
+	tunnels     map[*tunnel]struct{}
+	clients     map[*clientConn]struct{} // connections of the own loop
+	active      sync.WaitGroup           // upgrades past their handshake
+	loops       []*evLoop                // started on the first tunnel
+	nextLoop    int
+	loopsFailed bool
+
+	loopWG sync.WaitGroup // the loops' goroutines
 
 	clientWG sync.WaitGroup // the own loop's connections
 	date     atomic.Pointer[cachedDate]
@@ -76,6 +81,7 @@ func (rt *Router) Shutdown(ctx context.Context) error {
 	go func() {
 		rt.active.Wait()
 		rt.clientWG.Wait()
+		rt.loopWG.Wait()
 		close(done)
 	}()
 	select {
@@ -94,6 +100,7 @@ func (rt *Router) Close() {
 	for t := range rt.tunnels {
 		t.close()
 	}
+	rt.stopLoops()
 	for c := range rt.clients {
 		c.closeIfIdle()
 	}

@@ -14,7 +14,9 @@ import (
 // tunnel pipes the bytes of one upgraded connection between the client and
 // the backend. It ends when both directions have ended: a clean EOF
 // half-closes the other side, anything else (reset, idle timeout, byte cap,
-// Close) closes both.
+// Close) closes both. It runs on an event loop of the router's when it
+// has one and both legs are sockets (evloop_linux.go), else as a pair of
+// goroutines.
 type tunnel struct {
 	client, backend net.Conn
 	idle            time.Duration // <= 0: off
@@ -23,6 +25,22 @@ type tunnel struct {
 	last  atomic.Int64 // UnixNano of the last byte in either direction
 	bytes atomic.Int64
 	once  sync.Once
+
+	mu      sync.Mutex // Protects closing and lp.
+	closing bool
+	lp      *evLoop // set once the loop carries the tunnel
+
+	// On a loop: done is closed when the tunnel ended; legs and lastNs
+	// belong to the loop goroutine.
+	done   chan struct{}
+	legs   [2]leg
+	lastNs int64
+}
+
+// loopCmd asks a loop to take a tunnel (add) or to end it.
+type loopCmd struct {
+	t   *tunnel
+	add bool
 }
 
 func newTunnel(client, backend net.Conn, idle time.Duration, maxBytes int64) *tunnel {
@@ -36,6 +54,15 @@ func newTunnel(client, backend net.Conn, idle time.Duration, maxBytes int64) *tu
 // Close waits until no call is using it, and a pipe can be inside its
 // source's RawConn.Read while writing to the other leg.
 func (t *tunnel) close() {
+	t.mu.Lock()
+	t.closing = true
+	lp := t.lp
+	t.mu.Unlock()
+	if lp != nil {
+		// A stopped loop ends its tunnels itself.
+		_ = lp.send(loopCmd{t: t})
+		return
+	}
 	t.once.Do(func() {
 		past := time.Unix(1, 0)
 		_ = t.client.SetDeadline(past)
@@ -55,10 +82,15 @@ var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 // whose socket cannot be closed from within.
 var errCloseTunnel = errors.New("router: closing the tunnel")
 
-// run pipes both ways and returns when both directions are done. The
-// client-to-backend direction runs on its own goroutine, owned and joined
+// run pipes both ways and returns when both directions are done: on lp
+// when it is not nil and takes the tunnel, else with the
+// client-to-backend direction on a goroutine of its own, owned and joined
 // here.
-func (t *tunnel) run() {
+func (t *tunnel) run(lp *evLoop) {
+	if lp != nil && t.enterLoop(lp) {
+		<-t.done
+		return
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -22,7 +22,7 @@ func TestTunnelIdleTimer(t *testing.T) {
 		tun := newTunnel(routerClient, routerBackend, 2*time.Minute, 0)
 		done := make(chan struct{})
 		go func() {
-			tun.run()
+			tun.run(nil)
 			close(done)
 		}()
 		go func() { _, _ = io.Copy(backend, backend) }() // the backend echoes
@@ -65,7 +65,7 @@ func TestTunnelIdleTimerOnlyOneDirection(t *testing.T) {
 		tun := newTunnel(routerClient, routerBackend, time.Minute, 0)
 		done := make(chan struct{})
 		go func() {
-			tun.run()
+			tun.run(nil)
 			close(done)
 		}()
 		buf := make([]byte, 4)

@@ -235,7 +235,7 @@ func (rt *Router) switchProtocols(w http.ResponseWriter, r *http.Request, a *att
 		return
 	}
 	defer rt.untrack(t)
-	t.run()
+	t.run(rt.loopFor())
 }
 
 func (rt *Router) track(t *tunnel) bool {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -55,10 +56,11 @@ func readN(t *testing.T, r io.Reader, n int) string {
 	return string(buf)
 }
 
-func TestUpgradeSwitchesAndPipes(t *testing.T) {
-	t.Parallel()
+func TestUpgradeSwitchesAndPipes(t *testing.T) { eachTunnelMode(t, testUpgradeSwitchesAndPipes) }
+
+func testUpgradeSwitchesAndPipes(t *testing.T, loops int) {
 	url, reqs, _ := wsBackend(t, "Set-Cookie: session=stolen\r\nKeep-Alive: timeout=5\r\nX-Luckystack-Env: prod\r\nX-Other: kept\r\n", "EARLY")
-	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}})
+	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, TunnelLoops: loops})
 	var mu sync.Mutex
 	var gate GateEvent
 	var post ProxyResponseEvent
@@ -113,6 +115,11 @@ func TestUpgradeSwitchesAndPipes(t *testing.T) {
 	assert.True(t, post.Upgrade)
 	mu.Unlock()
 	assert.Equal(t, 1, tunnelCount(rt))
+	wantOnLoop := 0
+	if loops > 0 && runtime.GOOS == "linux" {
+		wantOnLoop = 1
+	}
+	assert.Equal(t, wantOnLoop, tunnelsOnLoop(rt), "where the tunnel runs")
 }
 
 func TestUpgradeGuards(t *testing.T) {
@@ -245,12 +252,13 @@ type addrOf struct{ s string }
 
 func (a addrOf) Addr() string { return a.s }
 
-func TestUpgradeIdleTeardown(t *testing.T) {
-	t.Parallel()
+func TestUpgradeIdleTeardown(t *testing.T) { eachTunnelMode(t, testUpgradeIdleTeardown) }
+
+func testUpgradeIdleTeardown(t *testing.T, loops int) {
 	url, _, ends := wsBackend(t, "", "")
 	// The timer rule itself is checked on fake time in tunnel_test.go;
 	// this runs it end to end with margins for a busy machine.
-	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, IdleTimeout: 500 * time.Millisecond})
+	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, TunnelLoops: loops, IdleTimeout: 500 * time.Millisecond})
 	addr := addrOf{ts.Listener.Addr().String()}
 
 	// Traffic in either direction keeps a tunnel alive past the timeout.
@@ -281,7 +289,10 @@ func TestUpgradeIdleTeardown(t *testing.T) {
 }
 
 func TestUpgradeIdleTeardownWhenClientStopsReading(t *testing.T) {
-	t.Parallel()
+	eachTunnelMode(t, testUpgradeIdleTeardownWhenClientStopsReading)
+}
+
+func testUpgradeIdleTeardownWhenClientStopsReading(t *testing.T, loops int) {
 	// The backend floods; the client reads nothing, so the router's write
 	// to it blocks once the socket buffers are full.
 	flooded := make(chan error, 1)
@@ -298,7 +309,7 @@ func TestUpgradeIdleTeardownWhenClientStopsReading(t *testing.T) {
 			}
 		}
 	})
-	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}, IdleTimeout: 200 * time.Millisecond})
+	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}, TunnelLoops: loops, IdleTimeout: 200 * time.Millisecond})
 	c, _ := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
 	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(4<<10))
 	select {
@@ -310,10 +321,11 @@ func TestUpgradeIdleTeardownWhenClientStopsReading(t *testing.T) {
 	waitUntil(t, 5*time.Second, func() bool { return tunnelCount(rt) == 0 }, "the tunnel to be released")
 }
 
-func TestUpgradeIdleTimeoutOff(t *testing.T) {
-	t.Parallel()
+func TestUpgradeIdleTimeoutOff(t *testing.T) { eachTunnelMode(t, testUpgradeIdleTimeoutOff) }
+
+func testUpgradeIdleTimeoutOff(t *testing.T, loops int) {
 	url, _, _ := wsBackend(t, "", "")
-	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, IdleTimeout: -1})
+	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, TunnelLoops: loops, IdleTimeout: -1})
 	c, br := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
 	_, err := br.ReadByte()
@@ -323,10 +335,11 @@ func TestUpgradeIdleTimeoutOff(t *testing.T) {
 	assert.Equal(t, 1, tunnelCount(rt))
 }
 
-func TestUpgradeByteCap(t *testing.T) {
-	t.Parallel()
+func TestUpgradeByteCap(t *testing.T) { eachTunnelMode(t, testUpgradeByteCap) }
+
+func testUpgradeByteCap(t *testing.T, loops int) {
 	url, _, _ := wsBackend(t, "", "")
-	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, MaxBytesPerConnection: 100})
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, TunnelLoops: loops, MaxBytesPerConnection: 100})
 	c, br := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
 	_, err := io.WriteString(c, strings.Repeat("a", 40))
 	require.NoError(t, err)
@@ -338,10 +351,11 @@ func TestUpgradeByteCap(t *testing.T) {
 	require.NoError(t, err, "the tunnel is closed (EOF) once the cap is crossed")
 }
 
-func TestUpgradeNoByteCapByDefault(t *testing.T) {
-	t.Parallel()
+func TestUpgradeNoByteCapByDefault(t *testing.T) { eachTunnelMode(t, testUpgradeNoByteCapByDefault) }
+
+func testUpgradeNoByteCapByDefault(t *testing.T, loops int) {
 	url, _, _ := wsBackend(t, "", "")
-	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}})
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, TunnelLoops: loops})
 	c, br := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
 	chunk := strings.Repeat("z", 64<<10)
 	done := make(chan error, 1)
@@ -359,10 +373,11 @@ func TestUpgradeNoByteCapByDefault(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
-func TestUpgradeClientReset(t *testing.T) {
-	t.Parallel()
+func TestUpgradeClientReset(t *testing.T) { eachTunnelMode(t, testUpgradeClientReset) }
+
+func testUpgradeClientReset(t *testing.T, loops int) {
 	url, _, ends := wsBackend(t, "", "")
-	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}})
+	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {url}}, TunnelLoops: loops})
 	c, br := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
 	_, err := io.WriteString(c, "hi")
 	require.NoError(t, err)
@@ -382,8 +397,9 @@ func TestUpgradeClientReset(t *testing.T) {
 	assert.Equal(t, "again", readN(t, br2, 5))
 }
 
-func TestUpgradeHalfClose(t *testing.T) {
-	t.Parallel()
+func TestUpgradeHalfClose(t *testing.T) { eachTunnelMode(t, testUpgradeHalfClose) }
+
+func testUpgradeHalfClose(t *testing.T, loops int) {
 	// A backend that answers only after the client finished sending.
 	be := rawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
@@ -394,7 +410,7 @@ func TestUpgradeHalfClose(t *testing.T) {
 		got, _ := io.ReadAll(br)
 		_, _ = c.Write([]byte("bye:" + string(got)))
 	})
-	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}})
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}, TunnelLoops: loops})
 	c, br := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
 	_, err := io.WriteString(c, "last words")
 	require.NoError(t, err)
@@ -405,10 +421,11 @@ func TestUpgradeHalfClose(t *testing.T) {
 	assert.Equal(t, "bye:last words", string(rest), "a half-close passes through and the answer still arrives")
 }
 
-func TestCloseEndsTunnels(t *testing.T) {
-	t.Parallel()
+func TestCloseEndsTunnels(t *testing.T) { eachTunnelMode(t, testCloseEndsTunnels) }
+
+func testCloseEndsTunnels(t *testing.T, loops int) {
 	url, _, ends := wsBackend(t, "", "")
-	rt, err := New(Config{Services: map[string][]string{"system": {url}}})
+	rt, err := New(Config{Services: map[string][]string{"system": {url}}, TunnelLoops: loops})
 	require.NoError(t, err)
 	srv := &http.Server{Handler: rt, ReadHeaderTimeout: 5 * time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -42,6 +42,8 @@ type options struct {
 	out      string
 	nginx    string
 	pin      bool
+	// routerProcs is the router's GOMAXPROCS.
+	routerProcs int
 }
 
 // warmup precedes each measured window: bench/loadgen's default, and the
@@ -68,6 +70,7 @@ func run() error {
 	flag.StringVar(&o.out, "out", "bench/results/router.json", "result file")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (Debian package nginx)")
 	flag.BoolVar(&o.pin, "pin", true, "pin proxies to CPU "+proxyCPU+", backend and load generators to CPU "+loadCPU+" with taskset (needs 2+ CPUs)")
+	flag.IntVar(&o.routerProcs, "router-procs", 1, "GOMAXPROCS of the router; 2 or more gives upgraded connections an event loop (router.Config.TunnelLoops), pinned or not")
 	only := flag.String("scenarios", "", "comma list of scenarios to run (ws_closed, ws_open, http_closed, http_open); empty runs all")
 	flag.Parse()
 	nginxBin, err := exec.LookPath(o.nginx)
@@ -114,7 +117,7 @@ func run() error {
 	routerPort := freePort()
 	bin, args = onCPU(proxyCPU, bins["router"], "-quiet",
 		"-listen", "127.0.0.1:"+strconv.Itoa(routerPort), "-service", "system="+backendURL)
-	routerProc, err := procs.start("router", []string{"GOMAXPROCS=1"}, bin, args...)
+	routerProc, err := procs.start("router", []string{"GOMAXPROCS=" + strconv.Itoa(o.routerProcs)}, bin, args...)
 	if err != nil {
 		return err
 	}
@@ -175,7 +178,7 @@ func run() error {
 	res := result{
 		Date:    time.Now().UTC().Format(time.RFC3339),
 		Machine: machine(),
-		Method: "Backend: bench/server (Go Socket.IO, GOMAXPROCS=1). Proxies: cmd/luckystack-router (GOMAXPROCS=1) and " +
+		Method: "Backend: bench/server (Go Socket.IO, GOMAXPROCS=1). Proxies: cmd/luckystack-router (GOMAXPROCS=" + strconv.Itoa(o.routerProcs) + ") and " +
 			"nginx " + nginxVersion(nginxBin) + " (worker_processes 1, upstream keepalive, websocket upgrade map), both " +
 			"in front of the same backend process. " + placement + " Each rep measures direct, router and nginx in " +
 			"turns of " + o.slice.String() + " rotating through the targets until each had the window, latencies " +

@@ -24,6 +24,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -97,6 +98,11 @@ func parseConfig(args []string, getenv func(string) string) (router.Config, cmdO
 	}
 	fs.DurationVar(&idle, "idle-timeout", idle, "close upgraded connections idle this long (0 turns it off)")
 	fs.DurationVar(&hs, "handshake-timeout", hs, "bound on an upgrade's backend handshake")
+	loops, err := strconv.Atoi(envOr("ROUTER_TUNNEL_LOOPS", "0"))
+	if err != nil {
+		return router.Config{}, cmdOptions{}, fmt.Errorf("ROUTER_TUNNEL_LOOPS: %w", err)
+	}
+	fs.IntVar(&loops, "tunnel-loops", loops, "event loops carrying upgraded connections (Linux): 0 picks by GOMAXPROCS (none with 1), negative: none")
 	quiet := fs.Bool("quiet", false, "log warnings and errors only")
 	netHTTP := fs.Bool("nethttp", getenv("ROUTER_NETHTTP") != "", "serve every request with net/http's server (no own loop for plain requests)")
 	pprofAddr := fs.String("pprof", getenv("ROUTER_PPROF"), "address serving net/http/pprof (e.g. 127.0.0.1:6060); empty: off")
@@ -128,6 +134,7 @@ func parseConfig(args []string, getenv func(string) string) (router.Config, cmdO
 		TrustedProxies:   proxies,
 		IdleTimeout:      idle,
 		HandshakeTimeout: hs,
+		TunnelLoops:      loops,
 	}, cmdOptions{listen: *listen, quiet: *quiet, pprof: *pprofAddr, netHTTP: *netHTTP}, nil
 }
 
