@@ -68,6 +68,13 @@
 // side closes or the connection idles for Config.IdleTimeout. There is no
 // lifetime byte cap unless Config.MaxBytesPerConnection sets one.
 //
+// On Linux with GOMAXPROCS of 2 or more, upgraded connections whose legs
+// are both plain sockets are carried by event loops of the router's own
+// (Config.TunnelLoops), each a goroutine waiting in epoll_wait: a message
+// then costs one wait, one read and one write, as in nginx. Each loop keeps
+// a P while it waits, so with GOMAXPROCS=1, and for TLS legs, every
+// upgraded connection is a pair of goroutines on Go's poller instead.
+//
 // [http.Server.Shutdown] neither closes nor waits for upgraded
 // connections: register [Router.Close] with RegisterOnShutdown, or call
 // [Router.Shutdown] after it.

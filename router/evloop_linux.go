@@ -161,9 +161,9 @@ func (l *evLoop) run() {
 				woken = true
 				continue
 			}
-			// A leg closed earlier in this batch is gone from the map; its
-			// number cannot be reused before the batch ends, because new
-			// legs are added only by commands, taken below.
+			// A leg ended earlier in this batch is gone from the map, and
+			// a socket that got its number since is not in it before the
+			// commands below adopt it.
 			if lg := l.legs[ev.Fd]; lg != nil {
 				l.handle(lg, ev.Events, now)
 			}
@@ -279,12 +279,9 @@ func (l *evLoop) read(lg *leg, now int64) {
 	if l.idle > 0 {
 		t.lastNs = now
 	}
-	if l.maxBytes > 0 {
-		t.bytes.Add(int64(n))
-		if t.bytes.Load() > l.maxBytes {
-			l.end(t)
-			return
-		}
+	if l.maxBytes > 0 && t.bytes.Add(int64(n)) > l.maxBytes {
+		l.end(t)
+		return
 	}
 	p := l.buf[:n]
 	w, errno := writeAll(lg.peer.fd, p)
@@ -405,8 +402,11 @@ func (l *evLoop) sweep(now int64) {
 	}
 }
 
-// end closes t's sockets and releases its waiter. Closing the last
-// descriptor of a socket also takes it out of the epoll set.
+// end closes t's sockets and releases its waiter. Each socket leaves the
+// set first: closing a descriptor removes its registration only once no
+// other descriptor shares the socket, and net.Conn.Close of the original
+// may still be under way, which would leave a registration that reports
+// events under a number the kernel hands out again.
 func (l *evLoop) end(t *tunnel) {
 	if _, ok := l.tunnels[t]; !ok {
 		return
@@ -415,6 +415,10 @@ func (l *evLoop) end(t *tunnel) {
 	for i := range t.legs {
 		lg := &t.legs[i]
 		delete(l.legs, int32(lg.fd))
+		if lg.events != 0 {
+			_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, lg.fd, nil)
+			lg.events = 0
+		}
 		_ = syscall.Close(lg.fd)
 		lg.out = nil
 	}

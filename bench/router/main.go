@@ -70,7 +70,7 @@ func run() error {
 	flag.StringVar(&o.out, "out", "bench/results/router.json", "result file")
 	flag.StringVar(&o.nginx, "nginx", "nginx", "nginx binary (Debian package nginx)")
 	flag.BoolVar(&o.pin, "pin", true, "pin proxies to CPU "+proxyCPU+", backend and load generators to CPU "+loadCPU+" with taskset (needs 2+ CPUs)")
-	flag.IntVar(&o.routerProcs, "router-procs", 1, "GOMAXPROCS of the router; 2 or more gives upgraded connections an event loop (router.Config.TunnelLoops), pinned or not")
+	flag.IntVar(&o.routerProcs, "router-procs", 2, "GOMAXPROCS of the router: 2 or more gives upgraded connections an event loop (router.Config.TunnelLoops); pinned, the router still has nginx's one CPU")
 	only := flag.String("scenarios", "", "comma list of scenarios to run (ws_closed, ws_open, http_closed, http_open); empty runs all")
 	flag.Parse()
 	nginxBin, err := exec.LookPath(o.nginx)
