@@ -42,24 +42,11 @@ func upgradeBackend(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) stri
 	})
 }
 
-// smallBufferClient upgrades a connection whose small receive buffer
-// makes the router hold bytes for it (with more than the router's send
-// buffer to come); smaller still, delayed acknowledgements slow a
-// transfer to a crawl.
-func smallBufferClient(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(64<<10))
-	_, err = io.WriteString(c, upgradeHead("/"))
-	require.NoError(t, err)
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-	return c, br
-}
+// slowReaderBuffer is the receive buffer of a client that makes the
+// router hold bytes for it (with more than the router's send buffer to
+// come); smaller still, delayed acknowledgements slow a transfer to a
+// crawl.
+const slowReaderBuffer = 64 << 10
 
 // A client that reads slowly backs the tunnel up in one direction while
 // the other keeps flowing; every byte arrives in order both ways.
@@ -81,7 +68,7 @@ func testTunnelBackpressureBothWays(t *testing.T, loops int) {
 		gotUp <- <-read
 	})
 	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}, TunnelLoops: loops})
-	c, br := smallBufferClient(t, ts.Listener.Addr().String())
+	c, br := upgradedWithBuffer(t, ts.Listener.Addr().String(), "/", slowReaderBuffer)
 
 	sent := make(chan error, 1)
 	go func() {
@@ -120,7 +107,7 @@ func testTunnelHalfCloseBehindBacklog(t *testing.T, loops int) {
 		tail <- string(b)
 	})
 	rt, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}, TunnelLoops: loops})
-	c, br := smallBufferClient(t, ts.Listener.Addr().String())
+	c, br := upgradedWithBuffer(t, ts.Listener.Addr().String(), "/", slowReaderBuffer)
 
 	time.Sleep(200 * time.Millisecond) // the backend's FIN reaches the router behind a backlog
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(20*time.Second)))

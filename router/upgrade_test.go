@@ -236,9 +236,19 @@ func TestUpgradeGateRefuses(t *testing.T) {
 // upgraded opens a tunnel through ts and returns the client side.
 func upgraded(t *testing.T, ts interface{ Addr() string }, path string) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	c, err := net.Dial("tcp", ts.Addr())
+	return upgradedWithBuffer(t, ts.Addr(), path, 0)
+}
+
+// upgradedWithBuffer is upgraded with the client's receive buffer set to
+// rcvbuf bytes (0: the system's).
+func upgradedWithBuffer(t *testing.T, addr, path string, rcvbuf int) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
+	if rcvbuf > 0 {
+		require.NoError(t, c.(*net.TCPConn).SetReadBuffer(rcvbuf))
+	}
 	_, err = io.WriteString(c, upgradeHead(path))
 	require.NoError(t, err)
 	br := bufio.NewReader(c)
