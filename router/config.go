@@ -55,10 +55,12 @@ type Config struct {
 	// lifetime cap disconnects busy clients for no reason (weak spot 35).
 	MaxBytesPerConnection int64
 	// TunnelLoops is how many event loops carry upgraded connections
-	// whose legs are both plain sockets, on Linux. Zero means
-	// (GOMAXPROCS+2)/4, none when GOMAXPROCS is 1; negative means none:
-	// every upgraded connection is then a pair of goroutines on Go's
-	// poller, which costs more system calls per message (evLoop).
+	// whose legs are both plain TCP sockets of the router's own, on
+	// Linux; at most GOMAXPROCS. Zero means (GOMAXPROCS+2)/4, none when
+	// GOMAXPROCS is 1; negative means none: every upgraded connection is
+	// then a pair of goroutines on Go's poller, which costs more system
+	// calls per message (evLoop). The loops start with the first upgraded
+	// connection and end with Close or Shutdown.
 	TunnelLoops int
 	// RefusedBackoff is how long a backend that refused a connection is
 	// skipped for new sessions. Zero means 5s.

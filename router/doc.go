@@ -69,11 +69,12 @@
 // lifetime byte cap unless Config.MaxBytesPerConnection sets one.
 //
 // On Linux with GOMAXPROCS of 2 or more, upgraded connections whose legs
-// are both plain sockets are carried by event loops of the router's own
-// (Config.TunnelLoops), each a goroutine waiting in epoll_wait: a message
-// then costs one wait, one read and one write, as in nginx. Each loop keeps
-// a P while it waits, so with GOMAXPROCS=1, and for TLS legs, every
-// upgraded connection is a pair of goroutines on Go's poller instead.
+// are both plain TCP sockets are carried by event loops of the router's
+// own (Config.TunnelLoops), each a goroutine waiting in epoll_wait: a
+// message then costs one wait, one read and one write, as in nginx. A busy
+// loop keeps a P while it waits, so with GOMAXPROCS=1 there is none by
+// default. Then, and for TLS legs or connection types of the caller's,
+// an upgraded connection is a pair of goroutines on Go's poller.
 //
 // [http.Server.Shutdown] neither closes nor waits for upgraded
 // connections: register [Router.Close] with RegisterOnShutdown, or call

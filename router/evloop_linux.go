@@ -4,6 +4,7 @@ package router
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -22,13 +23,14 @@ import (
 // needs no draining read, because unread bytes or a FIN are reported
 // again on the next wait.
 //
-// The goroutine blocks in a system call holding its P, which the runtime
-// leaves with it while other Ps are idle. With GOMAXPROCS=1 it would take
-// the only P from everything else and the monitor thread would retake it
-// at nearly every message: at 2,000 round trips a second the router then
-// spent 362 ms of CPU per 2 s against 236 without a loop (perf, 26 Nov).
-// So by default the router uses loops only when GOMAXPROCS >= 2
-// (Config.TunnelLoops).
+// The goroutine blocks in a system call holding its P. The runtime takes
+// the P back after one tick of its monitor (from 20 µs) when goroutines
+// wait for it, and after 10 ms otherwise, so a busy loop keeps it and an
+// idle one does not. With GOMAXPROCS=1 other goroutines always wait for
+// the only P, and the monitor retakes it at nearly every message: at
+// 2,000 round trips a second the router then spent 362 ms of CPU per 2 s
+// against 236 without a loop (perf, 26 Nov). So by default the router
+// uses loops only when GOMAXPROCS >= 2 (Config.TunnelLoops).
 //
 // The loop owns the descriptors it is given (duplicates of the tunnel's
 // sockets, which are then closed, so Go's poller no longer watches them).
@@ -40,9 +42,10 @@ type evLoop struct {
 	epoch      time.Time // of clock
 	log        *slog.Logger
 
-	mu   sync.Mutex // Protects cmds and stop.
-	cmds []loopCmd
-	stop bool
+	mu       sync.Mutex // Protects cmds, stop and released.
+	cmds     []loopCmd
+	stop     bool
+	released bool // the eventfd is closed
 
 	// Loop goroutine only.
 	legs    map[int32]*leg
@@ -100,25 +103,31 @@ func newEvLoop(idle time.Duration, maxBytes int64, log *slog.Logger) (*evLoop, e
 // send queues a command and wakes the loop; false once it stopped.
 func (l *evLoop) send(c loopCmd) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.stop {
-		l.mu.Unlock()
 		return false
 	}
 	l.cmds = append(l.cmds, c)
-	l.mu.Unlock()
-	l.wake()
+	l.wakeLocked()
 	return true
 }
 
-// shutdown asks the loop to close its tunnels and return.
+// shutdown asks the loop to close its tunnels and return. It may be
+// called again after the loop returned.
 func (l *evLoop) shutdown() {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.stop = true
-	l.mu.Unlock()
-	l.wake()
+	l.wakeLocked()
 }
 
-func (l *evLoop) wake() {
+// wakeLocked writes to the eventfd, with l.mu held: release closes it
+// under l.mu, and a write after that would go to whatever file the kernel
+// has since given its number.
+func (l *evLoop) wakeLocked() {
+	if l.released {
+		return
+	}
 	one := uint64(1)
 	b := (*[8]byte)(unsafe.Pointer(&one))[:]
 	// EAGAIN means the counter is already non-zero: the loop will wake.
@@ -183,7 +192,8 @@ func (l *evLoop) run() {
 func (l *evLoop) clock() int64 { return int64(time.Since(l.epoch)) }
 
 // sweepInterval is how often idle tunnels are looked for: an eighth of
-// the timeout, so a tunnel ends at most that much after it.
+// the timeout, at least 5 ms and at most 1 s, so a tunnel ends at most
+// that much (plus a millisecond of rounding) after its timeout.
 func (l *evLoop) sweepInterval() time.Duration {
 	if l.idle <= 0 {
 		return 0
@@ -236,17 +246,16 @@ func (l *evLoop) adopt(t *tunnel) {
 	}
 }
 
-// handle acts on one readiness report of lg.
+// handle acts on one readiness report of lg. An error (a reset) is left
+// to the write or read it fails: a reset does not empty the receive
+// queue, and the bytes that came before it still go on, as a goroutine
+// pair passes them. A leg with neither a backlog nor reading is not in the
+// set, so an error cannot be reported to nothing over and over.
 func (l *evLoop) handle(lg *leg, events uint32, now int64) {
-	t := lg.t
-	if events&syscall.EPOLLERR != 0 {
-		l.end(t)
+	if events&(syscall.EPOLLOUT|syscall.EPOLLERR) != 0 && len(lg.out) > 0 && !l.flush(lg) {
 		return
 	}
-	if events&syscall.EPOLLOUT != 0 && len(lg.out) > 0 && !l.flush(lg) {
-		return
-	}
-	if events&(syscall.EPOLLIN|syscall.EPOLLHUP) != 0 && lg.reading() {
+	if events&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 && lg.reading() {
 		l.read(lg, now)
 	}
 }
@@ -433,23 +442,57 @@ func (l *evLoop) release() {
 	for t := range l.tunnels {
 		l.end(t)
 	}
+	l.mu.Lock()
+	l.released = true
 	_ = syscall.Close(l.evfd)
+	l.mu.Unlock()
 	_ = syscall.Close(l.epfd)
 }
 
+// socketOf returns the TCP connection under c when c is one of the types
+// the router itself makes over one. Only those go to a loop, which closes
+// c when it takes the socket: a caller's own connection type (a listener
+// wrapper counting or limiting connections in Close) must see Close when
+// the tunnel ends, so it stays a goroutine pair, as do TLS and a
+// connection with bytes still to replay.
+func socketOf(c net.Conn) (*net.TCPConn, bool) {
+	switch v := c.(type) {
+	case *net.TCPConn:
+		return v, true
+	case *sockConn:
+		return v.TCPConn, true
+	case *handoffConn:
+		if len(v.prefix) > 0 {
+			return nil, false
+		}
+		return socketOf(v.Conn)
+	}
+	return nil, false
+}
+
 // dupSocket returns a descriptor of its own for c's socket, which stays
-// open when c is closed; false when c has none (TLS, a replayed prefix).
-func dupSocket(c any) (int, bool) {
-	sc, ok := c.(syscall.Conn)
+// open when c is closed; false when c may not go to a loop (socketOf) or
+// lingers on close: the loop closes sockets itself, and a close that waits
+// for unsent bytes would stall every tunnel on it.
+func dupSocket(c net.Conn) (int, bool) {
+	tc, ok := socketOf(c)
 	if !ok {
 		return -1, false
 	}
-	rc, err := sc.SyscallConn()
+	rc, err := tc.SyscallConn()
 	if err != nil {
 		return -1, false
 	}
 	nfd, errno := -1, syscall.Errno(0)
 	cerr := rc.Control(func(fd uintptr) {
+		var lg syscall.Linger
+		size := uint32(unsafe.Sizeof(lg))
+		_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_LINGER,
+			uintptr(unsafe.Pointer(&lg)), uintptr(unsafe.Pointer(&size)), 0)
+		if e != 0 || (lg.Onoff != 0 && lg.Linger > 0) {
+			errno = syscall.EINVAL
+			return
+		}
 		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
 		nfd, errno = int(r), e
 	})

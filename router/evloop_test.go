@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,7 +173,7 @@ func TestTunnelsSpreadOverLoops(t *testing.T) {
 	nloops := len(rt.loops)
 	rt.mu.Unlock()
 	if runtime.GOOS == "linux" {
-		assert.Equal(t, 3, nloops, "loops start on the first tunnel")
+		assert.Equal(t, min(3, runtime.GOMAXPROCS(0)), nloops, "loops start on the first tunnel, at most GOMAXPROCS")
 		assert.Equal(t, clients, tunnelsOnLoop(rt))
 	}
 }
@@ -182,8 +183,85 @@ func TestTunnelsSpreadOverLoops(t *testing.T) {
 func TestLoopCountDefault(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, 0, Config{TunnelLoops: -1}.loopCount())
-	assert.Equal(t, 2, Config{TunnelLoops: 2}.loopCount())
+	procs := runtime.GOMAXPROCS(0)
+	assert.Equal(t, min(2, procs), Config{TunnelLoops: 2}.loopCount())
+	assert.Equal(t, procs, Config{TunnelLoops: 1 << 20}.loopCount(), "at most one loop per P")
 	for procs, want := range map[int]int{1: 0, 2: 1, 4: 1, 6: 2, 8: 2, 16: 4} {
 		assert.Equal(t, want, loopsFor(procs), "GOMAXPROCS=%d", procs)
 	}
+}
+
+// Bytes a backend sent just before resetting the connection still reach
+// the client: a reset does not empty the receive queue.
+func TestTunnelPassesBytesBeforeAReset(t *testing.T) {
+	eachTunnelMode(t, testTunnelPassesBytesBeforeAReset)
+}
+
+func testTunnelPassesBytesBeforeAReset(t *testing.T, loops int) {
+	const last = "final-words"
+	be := upgradeBackend(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := br.ReadByte(); err != nil { // the client's go-ahead
+			return
+		}
+		_, _ = io.WriteString(c, last)
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close() // RST right behind the bytes
+	})
+	_, ts := newTestRouter(t, Config{Services: map[string][]string{"system": {be}}, TunnelLoops: loops})
+	for range 10 {
+		c, br := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
+		_, err := io.WriteString(c, "x")
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+		got := make([]byte, len(last))
+		_, err = io.ReadFull(br, got)
+		require.NoError(t, err, "the bytes before the reset")
+		assert.Equal(t, last, string(got))
+	}
+}
+
+// closeCounting is a caller's connection type over a TCP socket (a
+// listener wrapper that counts connections in Close).
+type closeCounting struct {
+	*net.TCPConn
+	closes *atomic.Int32
+}
+
+func (c closeCounting) Close() error {
+	c.closes.Add(1)
+	return c.TCPConn.Close()
+}
+
+type closeCountingListener struct {
+	net.Listener
+	closes *atomic.Int32
+}
+
+func (l closeCountingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return closeCounting{TCPConn: c.(*net.TCPConn), closes: l.closes}, nil
+}
+
+// A connection type of the caller's is not handed to a loop, which would
+// close it while its tunnel still runs: it sees Close when the tunnel ends.
+func TestTunnelKeepsCallersConnectionOpen(t *testing.T) {
+	t.Parallel()
+	url, _, ends := wsBackend(t, "", "")
+	var closes atomic.Int32
+	rt, ts := serveRouterOn(t, Config{Services: map[string][]string{"system": {url}}, TunnelLoops: 1},
+		func(_ *Router, ln net.Listener) net.Listener {
+			return closeCountingListener{Listener: ln, closes: &closes}
+		})
+	c, br := upgraded(t, addrOf{ts.Listener.Addr().String()}, "/")
+	_, err := io.WriteString(c, "hi")
+	require.NoError(t, err)
+	assert.Equal(t, "hi", readN(t, br, 2))
+	assert.Equal(t, 0, tunnelsOnLoop(rt), "the caller's connection stays a goroutine pair")
+	assert.Equal(t, int32(0), closes.Load(), "not closed while the tunnel runs")
+	require.NoError(t, c.Close())
+	<-ends
+	waitUntil(t, 5*time.Second, func() bool { return closes.Load() == 1 }, "Close when the tunnel ended")
 }

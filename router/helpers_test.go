@@ -32,12 +32,22 @@ func newTestRouter(t *testing.T, cfg Config) (*Router, *httptest.Server) {
 // serveTestRouter is newTestRouter with the own loop on or off.
 func serveTestRouter(t *testing.T, cfg Config, ownLoop bool) (*Router, *httptest.Server) {
 	t.Helper()
+	return serveRouterOn(t, cfg, func(rt *Router, ln net.Listener) net.Listener {
+		if ownLoop {
+			return rt.Listener(ln)
+		}
+		return ln
+	})
+}
+
+// serveRouterOn serves a router on the listener listen returns, given
+// the router and a loopback listener.
+func serveRouterOn(t *testing.T, cfg Config, listen func(rt *Router, ln net.Listener) net.Listener) (*Router, *httptest.Server) {
+	t.Helper()
 	rt, err := New(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewUnstartedServer(rt)
-	if ownLoop {
-		ts.Listener = rt.Listener(ts.Listener)
-	}
+	ts.Listener = listen(rt, ts.Listener)
 	ts.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -70,11 +70,13 @@ func New(cfg Config) (*Router, error) {
 }
 
 // Shutdown tears down every upgraded connection (which
-// http.Server.Shutdown neither closes nor waits for), closes idle backend
-// connections and the idle client connections of [Router.Listener]'s
-// loop, and waits until the upgrade handlers and that loop's busy
-// connections have returned or ctx ends, returning ctx.Err() then. Later requests get 503. Call it after
-// http.Server.Shutdown, or from RegisterOnShutdown. It is idempotent.
+// http.Server.Shutdown neither closes nor waits for), stops the tunnel
+// event loops, closes idle backend connections and the idle client
+// connections of [Router.Listener]'s serving loop, and waits until the
+// upgrade handlers, the event loops and the serving loop's busy
+// connections have returned or ctx ends, returning ctx.Err() then. Later
+// requests get 503. Call it after http.Server.Shutdown, or from
+// RegisterOnShutdown. It is idempotent.
 func (rt *Router) Shutdown(ctx context.Context) error {
 	rt.Close()
 	done := make(chan struct{})
@@ -93,7 +95,8 @@ func (rt *Router) Shutdown(ctx context.Context) error {
 }
 
 // Close is [Router.Shutdown] without the wait: upgraded, idle backend and
-// idle client connections are closed at once. It is idempotent.
+// idle client connections are closed, those on an event loop by the loop
+// moments later. It is idempotent.
 func (rt *Router) Close() {
 	rt.mu.Lock()
 	rt.closed = true

@@ -49,10 +49,12 @@ func newTunnel(client, backend net.Conn, idle time.Duration, maxBytes int64) *tu
 	return t
 }
 
-// close closes both connections; the pipes then end. A deadline in the
-// past first wakes any read or write blocked on either leg: a socket's
-// Close waits until no call is using it, and a pipe can be inside its
-// source's RawConn.Read while writing to the other leg.
+// close ends the tunnel. On a loop it asks the loop, which owns the
+// sockets. As a goroutine pair it closes both connections and the pipes
+// then end; a deadline in the past first wakes any read or write blocked
+// on either leg: a socket's Close waits until no call is using it, and a
+// pipe can be inside its source's RawConn.Read while writing to the other
+// leg.
 func (t *tunnel) close() {
 	t.mu.Lock()
 	t.closing = true

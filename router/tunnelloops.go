@@ -3,18 +3,19 @@ package router
 import "runtime"
 
 // loopCount is how many event loops carry the router's tunnels
-// (Config.TunnelLoops). Each loop keeps a P of the runtime while it waits,
-// so the default leaves most Ps to the rest of the program and uses none
-// with GOMAXPROCS=1, where waiting would take the only P (evLoop says
-// why).
+// (Config.TunnelLoops), at most GOMAXPROCS. A busy loop keeps a P of the
+// runtime while it waits, so the default leaves most Ps to the rest of
+// the program and uses none with GOMAXPROCS=1, where waiting would take
+// the only P (evLoop says why).
 func (c Config) loopCount() int {
+	procs := runtime.GOMAXPROCS(0)
 	switch {
 	case c.TunnelLoops < 0:
 		return 0
 	case c.TunnelLoops > 0:
-		return c.TunnelLoops
+		return min(c.TunnelLoops, procs)
 	}
-	return loopsFor(runtime.GOMAXPROCS(0))
+	return loopsFor(procs)
 }
 
 // loopsFor is the default number of loops for procs Ps.
