@@ -275,8 +275,10 @@ func (l *evLoop) read(lg *leg, now int64) {
 		l.end(t)
 		return
 	case n == 0:
+		// lg is read only while its peer has no backlog, so the FIN can
+		// go on at once.
 		lg.eof = true
-		if len(lg.peer.out) == 0 && !l.shutWrite(lg.peer) {
+		if !l.shutWrite(lg.peer) {
 			return
 		}
 		if !l.interest(lg) {
@@ -449,37 +451,31 @@ func (l *evLoop) release() {
 	_ = syscall.Close(l.epfd)
 }
 
-// socketOf returns the TCP connection under c when c is one of the types
-// the router itself makes over one. Only those go to a loop, which closes
-// c when it takes the socket: a caller's own connection type (a listener
-// wrapper counting or limiting connections in Close) must see Close when
-// the tunnel ends, so it stays a goroutine pair, as do TLS and a
-// connection with bytes still to replay.
-func socketOf(c net.Conn) (*net.TCPConn, bool) {
+// ownSocket reports whether c is one of the types the router itself makes
+// over a TCP socket. Only those go to a loop, which closes c when it takes
+// the socket: a caller's own connection type (a listener wrapper counting
+// or limiting connections in Close) must see Close when the tunnel ends,
+// so it stays a goroutine pair, as does TLS.
+func ownSocket(c net.Conn) bool {
 	switch v := c.(type) {
-	case *net.TCPConn:
-		return v, true
-	case *sockConn:
-		return v.TCPConn, true
+	case *net.TCPConn, *sockConn:
+		return true
 	case *handoffConn:
-		if len(v.prefix) > 0 {
-			return nil, false
-		}
-		return socketOf(v.Conn)
+		return ownSocket(v.Conn)
 	}
-	return nil, false
+	return false
 }
 
 // dupSocket returns a descriptor of its own for c's socket, which stays
-// open when c is closed; false when c may not go to a loop (socketOf) or
-// lingers on close: the loop closes sockets itself, and a close that waits
-// for unsent bytes would stall every tunnel on it.
+// open when c is closed; false when c may not go to a loop (ownSocket), has
+// no socket to give yet (a handoffConn with bytes to replay refuses its
+// SyscallConn) or lingers on close: the loop closes sockets itself, and a
+// close that waits for unsent bytes would stall every tunnel on it.
 func dupSocket(c net.Conn) (int, bool) {
-	tc, ok := socketOf(c)
-	if !ok {
+	if !ownSocket(c) {
 		return -1, false
 	}
-	rc, err := tc.SyscallConn()
+	rc, err := c.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return -1, false
 	}
